@@ -1,0 +1,60 @@
+/* blas.c — pick OpenBLAS's kernel core before it initialises (see blas.h). */
+#include "blas.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+extern char *openblas_get_corename(void);
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int);
+extern char *openblas_get_config(void);
+
+void blas_setup(int argc, char **argv)
+{
+    (void)argc;
+    const char *a = getenv("T2REC_BLAS_AUTO");
+    if ((a && strcmp(a, "0") == 0) || getenv("OPENBLAS_CORETYPE"))
+        return;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0)
+        return;
+    const char *want = NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell";
+    if (!want)
+        return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("T2REC_BLAS_AUTO", "0", 1);   /* never loop */
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the slow kernels, say so once */
+    fprintf(stderr, "t2rec: note: could not re-exec with OPENBLAS_CORETYPE=%s; using %s kernels\n",
+            want, core);
+}
+
+const char *blas_core(void)
+{
+    const char *c = openblas_get_corename();
+    return c ? c : "unknown";
+}
+
+int blas_threads(void)
+{
+    return openblas_get_num_threads();
+}
+
+void blas_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
+const char *blas_config(void)
+{
+    const char *c = openblas_get_config();
+    return c ? c : "unknown";
+}

@@ -1,0 +1,45 @@
+/* dataset.h — the in-memory dataset every estimator and metric works on (synthetic or real).
+ *
+ * Entity tables are row-major covariate matrices. Splits are lists of (user, item) pairs with
+ * the observed rating and, for synthetic data, the oracle R* (NULL for real data).
+ * Synthetic data: training entities first, then cold entities (see synth/synth.h).
+ * Real data: `test_warm` holds the fold's test file; `test_cold` holds pairs of users that
+ * never appear in training (split = cold_users), otherwise it is empty.
+ */
+#ifndef DATASET_H
+#define DATASET_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "synth.h"
+
+typedef struct {
+    long n;
+    int32_t *user, *item;
+    double *rating;
+    double *oracle;          /* NULL when the truth is unknown (real data) */
+} ds_split;
+
+typedef struct {
+    int n_users, n_items;    /* rows of the entity tables (all entities, train + cold) */
+    int user_dim, item_dim;  /* covariate columns (may be 0) */
+    double *user_x, *item_x; /* n_users x user_dim, n_items x item_dim (NULL when dim = 0) */
+    ds_split train, valid, test_warm, test_cold;
+    int synthetic;           /* 1: oracle values present, truth below is set */
+    /* synthetic only: the truth, for oracle values of arbitrary pairs (ds_oracle) */
+    synth_truth *truth;
+    int user_latent_dim, item_latent_dim;
+    double *user_z, *item_z;
+    double oracle_offset;
+    double rating_min, rating_max;   /* real data: rating scale (for clipping); 0,0 = none */
+} ds_data;
+
+/* Move a synthetic dataset into a ds_data (takes ownership of its arrays; *s is emptied). */
+void ds_from_synth(synth_dataset *s, ds_data *d);
+void ds_free(ds_data *d);
+/* R*(u, i) + offset for any pair of a synthetic dataset (NaN for real data). */
+double ds_oracle(const ds_data *d, int32_t u, int32_t i);
+int ds_split_alloc(ds_split *s, long n, int with_oracle);
+void ds_split_free(ds_split *s);
+
+#endif

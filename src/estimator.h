@@ -1,0 +1,63 @@
+/* estimator.h — the one interface every method implements (SPEC section 5).
+ *
+ * liblinear style: a method checks its parameters (returning a message, never exiting),
+ * trains a model on the train split (early stopping on valid where it has epochs), and
+ * predicts any list of pairs. The CLI and the sweep driver only dispatch through this table.
+ * Methods: twotower, baseline, oracle (and mf, autorec). New ones are added to est_methods[]
+ * in estimator.c.
+ */
+#ifndef ESTIMATOR_H
+#define ESTIMATOR_H
+
+#include <stdint.h>
+#include "dataset.h"
+#include "params.h"
+
+/* Per-epoch curves and notes a fit leaves for the results file. */
+typedef struct {
+    int n, cap;
+    double *train_loss;      /* mean training loss of the epoch */
+    double *valid_rmse;      /* RMSE on the valid split after the epoch */
+    double *test_excess;     /* excess risk on test_cold after the epoch (NaN for real data) */
+    double *wall_seconds;    /* seconds since the fit started */
+    int epochs_run;
+    int best_epoch;          /* epoch whose weights were kept (early stopping), 1-based; 0 = n/a */
+    long n_fallback;         /* predictions that fell back to biases/mean (unseen entities) */
+    char note[256];          /* free text for the results file */
+} est_curves;
+
+void est_curves_init(est_curves *c);
+void est_curves_free(est_curves *c);
+int est_curves_push(est_curves *c, double train_loss, double valid_rmse, double test_excess,
+                    double wall_seconds);
+
+/* What a fit gets. */
+typedef struct {
+    const ds_data *data;
+    const kvset *params;     /* this method's resolved keys, defaults filled (no "method." prefix) */
+    uint64_t seed;           /* training seed (initialisation, shuffling) */
+    int threads;             /* BLAS threads in use (informational) */
+    est_curves *curves;      /* to fill; never NULL */
+    char *err;               /* message on failure, e.g. "non-finite loss at epoch 7" */
+    size_t errlen;
+} est_fit_ctx;
+
+typedef struct {
+    const char *name;
+    const param_spec *params;       /* accepted keys of [method.NAME] */
+    int cold_capable;               /* 1: can score users/items never seen in training */
+    int needs_truth;                /* 1: only on synthetic data (oracle) */
+    /* NULL if the parameters are valid, else a message; *bad_key names the key. */
+    const char *(*check_parameter)(const kvset *params, const char **bad_key);
+    /* Returns the model, or NULL with ctx->err filled (a failed cell, not a crash). */
+    void *(*train)(const est_fit_ctx *ctx);
+    /* out[k] = prediction for (u[k], i[k]); u, i are rows of d's entity tables. */
+    void (*predict)(const void *model, const ds_data *d, long n, const int32_t *u,
+                    const int32_t *i, double *out);
+    void (*free_model)(void *model);
+} est_method;
+
+extern const est_method *const est_methods[];     /* NULL-terminated */
+const est_method *est_find(const char *name);
+
+#endif

@@ -1,0 +1,48 @@
+/* main.c — the t2rec binary: picks the BLAS core, then dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+#include "blas.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "t2rec %s — a harness for the theory of two-tower recommenders\n\n"
+               "usage: t2rec COMMAND [ARGS]   (t2rec COMMAND --help for each)\n\ncommands:\n",
+            T2REC_VERSION);
+    for (const command *c = commands; c->name; c++)
+        fprintf(f, "  %-8s %s\n", c->name, c->summary);
+    fprintf(f, "  %-8s %s\n", "version", "print the code version, compiler and BLAS core");
+}
+
+int main(int argc, char **argv)
+{
+    blas_setup(argc, argv);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("t2rec %s\ncompiler %s\nblas %s (core %s, %d threads)\n", T2REC_VERSION, T2REC_CC,
+               blas_config(), blas_core(), blas_threads());
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name))
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "t2rec: unknown command '%s' (t2rec --help lists them)\n", argv[1]);
+    return 2;
+}

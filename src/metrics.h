@@ -1,0 +1,47 @@
+/* metrics.h — the numbers every plot is made of (SPEC section 6).
+ *
+ * Synthetic data (oracle known): excess risk E(R_hat - R*)^2 on test_cold and test_warm,
+ * RMSE/MAE against observed ratings, and ranking on test_cold (per test user, the candidate
+ * set is that user's pairs in the split): NDCG@k with the oracle as graded relevance,
+ * recall@k against the oracle's top-k, regret@k = (oracle value of the oracle's top-k minus
+ * that of the predicted top-k) / k.
+ * Real data: RMSE, MAE on the test split; precision/recall/MAP@k with relevance rating >= 4.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include "dataset.h"
+#include "estimator.h"
+
+#define METRICS_MAX 32
+
+typedef struct {
+    int n;
+    const char *name[METRICS_MAX];   /* static strings */
+    double value[METRICS_MAX];
+} metric_set;
+
+void metrics_init(metric_set *m);
+void metrics_add(metric_set *m, const char *name, double value);
+double metrics_get(const metric_set *m, const char *name);   /* NaN if absent */
+
+double metric_mse(const double *pred, const double *target, long n);
+double metric_rmse(const double *pred, const double *target, long n);
+double metric_mae(const double *pred, const double *target, long n);
+
+/* Ranking over the users of a split: pairs are grouped by user; users with fewer than 2
+ * candidates are skipped. relevance[] is graded (oracle) for ndcg/recall/regret. */
+double metric_ndcg_at_k(const ds_split *s, const double *pred, const double *relevance, int k);
+double metric_recall_vs_oracle_at_k(const ds_split *s, const double *pred, const double *oracle, int k);
+double metric_regret_at_k(const ds_split *s, const double *pred, const double *oracle, int k);
+/* Binary relevance rating >= threshold (real data). */
+double metric_precision_at_k(const ds_split *s, const double *pred, double threshold, int k);
+double metric_recall_at_k(const ds_split *s, const double *pred, double threshold, int k);
+double metric_map_at_k(const ds_split *s, const double *pred, double threshold, int k);
+
+/* All SPEC section 6 metrics of a trained model on d, with the names of SPEC section 7
+ * (excess_risk_cold, ..., regret_at_10 for synthetic data; rmse, mae, precision_at_10,
+ * recall_at_10, map_at_10 for real data). Returns 0, -1 on allocation failure. */
+int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, metric_set *out);
+
+#endif

@@ -1,0 +1,54 @@
+/* params.h — typed key specifications and resolved key/value sets.
+ *
+ * Every config key (the [data] keys and each method's keys) is described by a param_spec:
+ * its type, default, range and help text. The config layer validates text values against
+ * these tables (so errors can name file, line and key); estimators then read the resolved,
+ * already-validated values from a kvset with the typed getters below.
+ */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include <stddef.h>
+
+typedef enum {
+    PT_INT,      /* integer in [min, max] */
+    PT_REAL,     /* finite real in [min, max] */
+    PT_ENUM,     /* one of choices "a|b|c" */
+    PT_STRING,   /* free text (paths, names) */
+    PT_INT_OR_THEORY /* integer in [min, max] or the word "theory" (twotower width) */
+} param_type;
+
+typedef struct {
+    const char *name;
+    param_type type;
+    const char *def;        /* default value as text; NULL = required */
+    double min, max;        /* inclusive range for PT_INT / PT_REAL / PT_INT_OR_THEORY */
+    const char *choices;    /* PT_ENUM: "a|b|c" */
+    const char *help;
+} param_spec;               /* tables end with an entry whose name is NULL */
+
+/* A resolved set of key = value strings, sorted by key (strcmp). */
+typedef struct {
+    int n;
+    char **key;
+    char **val;
+} kvset;
+
+const param_spec *param_find(const param_spec *table, const char *name);
+/* The table entry whose name is nearest (edit distance) to name, or NULL if none is close. */
+const char *param_nearest(const param_spec *table, const char *name);
+/* Check one text value against its spec; -1 and a message (without file/line) on error. */
+int param_check_value(const param_spec *s, const char *val, char *err, size_t errlen);
+
+void kv_init(kvset *kv);
+void kv_free(kvset *kv);
+int kv_set(kvset *kv, const char *key, const char *val);     /* insert or replace, keeps order */
+const char *kv_get(const kvset *kv, const char *key);        /* NULL if absent */
+long kv_int(const kvset *kv, const char *key, long def);
+double kv_real(const kvset *kv, const char *key, double def);
+const char *kv_str(const kvset *kv, const char *key, const char *def);
+int kv_copy(kvset *dst, const kvset *src);
+/* Fill absent keys of kv from the defaults of table. */
+int kv_fill_defaults(kvset *kv, const param_spec *table);
+
+#endif

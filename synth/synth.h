@@ -1,0 +1,115 @@
+/* synth.h — the synthetic data generator of t2rec (SPEC section 4).
+ *
+ * A library of its own: it depends on GSL and libm only, never on src/.
+ * Everything is a pure function of (params, seed): the same inputs give bitwise the
+ * same dataset on any machine and any thread count. Independent random streams per
+ * purpose (user covariates, item covariates, truth, noise, sampling, split, cold set)
+ * are derived from the master seed by splitmix64 hashing (synth_stream_seed).
+ *
+ * Conventions
+ *   - Latent points z in [0,1]^d, ambient covariates x in R^D, both row-major.
+ *   - Entity tables hold the training population first, then the fresh ("cold")
+ *     entities: user rows 0..n_users-1 are training users, n_users..n_users+n_cold_users-1
+ *     are cold users (same for items). test_cold pairs only use cold rows.
+ *   - The truth (f*, g*) depends only on (seed, truth kind, beta, truth_levels, truth_dim,
+ *     intrinsic dims): never on n_obs, so the cells of an n_obs sweep share it.
+ *   - Functions return 0 on success, -1 on error with a message in err (naming the key).
+ */
+#ifndef SYNTH_H
+#define SYNTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SYNTH_LINEAR = 0, SYNTH_CURVED = 1 } synth_manifold;
+typedef enum { SYNTH_LACUNARY = 0, SYNTH_BUMPS = 1, SYNTH_SMOOTH = 2 } synth_truth_kind;
+typedef enum { SYNTH_UNIFORM = 0, SYNTH_POPULARITY = 1, SYNTH_MNAR = 2 } synth_sampling;
+typedef enum { SYNTH_GAUSSIAN = 0, SYNTH_STUDENT_T = 1 } synth_noise_dist;
+
+/* Purposes of the derived random streams. */
+typedef enum {
+    SYNTH_STREAM_USER_X = 1, SYNTH_STREAM_ITEM_X, SYNTH_STREAM_TRUTH_USER, SYNTH_STREAM_TRUTH_ITEM,
+    SYNTH_STREAM_NOISE, SYNTH_STREAM_SAMPLING, SYNTH_STREAM_SPLIT, SYNTH_STREAM_COLD,
+    SYNTH_STREAM_EMBED_USER, SYNTH_STREAM_EMBED_ITEM, SYNTH_STREAM_CALIBRATE
+} synth_stream;
+
+/* All knobs; names match the [data] keys of SPEC section 7. */
+typedef struct {
+    uint64_t seed;               /* master data seed */
+    long n_obs;                  /* |Omega|: training pairs */
+    double obs_per_user;         /* n_users = ceil(n_obs / obs_per_user) */
+    double obs_per_item;         /* n_items = ceil(n_obs / obs_per_item) */
+    int user_intrinsic_dim, item_intrinsic_dim;   /* d_u, d_i >= 1 */
+    int user_ambient_dim, item_ambient_dim;       /* D_u >= d_u (curved: D >= 2d) */
+    synth_manifold manifold;
+    double ambient_noise;        /* tau: x += tau N(0, I_D) */
+    synth_truth_kind truth;
+    int truth_levels;            /* J */
+    double beta;                 /* Hölder smoothness, > 0 */
+    int truth_dim;               /* p of f*, g* */
+    double noise;                /* sigma */
+    synth_noise_dist noise_dist;
+    double noise_df;             /* student_t degrees of freedom (> 2) */
+    int stars;                   /* 1: observed ratings rounded to 1..5 stars (after +3 shift) */
+    synth_sampling sampling;
+    double zipf_s;               /* popularity: Zipf exponent of item draws */
+    double mnar_strength;        /* mnar: P(observe) = logistic(mnar_strength * R*) */
+    long test_cold_pairs, test_warm_pairs;
+    double valid_fraction;       /* valid = ceil(valid_fraction * n_obs) extra observed pairs */
+    int cold_list_size;          /* items per cold user in test_cold (ranking candidates) */
+} synth_params;
+
+typedef struct synth_truth synth_truth;
+
+/* One set of (user, item) pairs with observed ratings and the oracle R* of each. */
+typedef struct {
+    long n;
+    int32_t *user, *item;        /* row indices into the entity tables */
+    double *rating;              /* observed (noisy) rating */
+    double *oracle;              /* R*(x_u, x_i) */
+} synth_split;
+
+typedef struct {
+    synth_params params;
+    int n_users, n_items;            /* training population */
+    int n_cold_users, n_cold_items;  /* fresh entities, stored after the training ones */
+    double *user_z, *item_z;         /* latent points, (n_users+n_cold_users) x d_u, ... */
+    double *user_x, *item_x;         /* ambient covariates, rows x D_u, rows x D_i */
+    synth_split train, valid, test_warm, test_cold;
+    double rstar_mean, rstar_var, rstar_kurtosis;   /* population stats of R* (calibration) */
+    double oracle_offset;            /* added to R* in every oracle value (3 when stars = 1) */
+    synth_truth *truth;              /* owned; oracle(u,i) = synth_truth_rating(...) + oracle_offset */
+} synth_dataset;
+
+/* ---- parameters ---- */
+void synth_params_default(synth_params *p);
+/* Semantic check (d <= D, beta > 0, ...). On error returns -1, *bad_key = the offending key
+ * name (as in the config), and a message in err. */
+int synth_params_check(const synth_params *p, const char **bad_key, char *err, size_t errlen);
+int synth_n_users(const synth_params *p);
+int synth_n_items(const synth_params *p);
+
+/* ---- random streams ---- */
+uint64_t synth_splitmix64(uint64_t *state);
+uint64_t synth_hash64(uint64_t x);                            /* one splitmix64 finaliser */
+uint64_t synth_stream_seed(uint64_t master, synth_stream purpose);
+
+/* ---- the truth f*, g* (side 0 = user, 1 = item) ---- */
+synth_truth *synth_truth_new(const synth_params *p, char *err, size_t errlen);
+void synth_truth_free(synth_truth *t);
+/* out[truth_dim] = f*(z) (side 0) or g*(z) (side 1), already scaled so that Var R* = 1. */
+void synth_truth_embed(const synth_truth *t, int side, const double *z, double *out);
+double synth_truth_rating(const synth_truth *t, const double *zu, const double *zi);
+void synth_truth_stats(const synth_truth *t, double *mean, double *var, double *kurtosis);
+
+/* ---- manifold embedding ---- */
+typedef struct synth_embedding synth_embedding;
+synth_embedding *synth_embedding_new(int d, int D, synth_manifold m, uint64_t seed);
+void synth_embedding_free(synth_embedding *e);
+void synth_embed_point(const synth_embedding *e, const double *z, double *x);   /* no noise */
+
+/* ---- the whole dataset ---- */
+int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t errlen);
+void synth_dataset_free(synth_dataset *ds);
+
+#endif

@@ -1,0 +1,76 @@
+/* testutil.c — helpers shared by the test programs (temp dirs, running commands). */
+#include "testutil.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *tu_tmpdir(const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "tests/tmp/%s.%d", name, (int)getpid());
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", buf, buf);
+    if (system(cmd) != 0)
+        return NULL;
+    return buf;
+}
+
+int tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int tu_run(const char *cmd, char *out, size_t outlen)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return -1;
+    size_t used = 0;
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0) {
+        if (out && used + 1 < outlen) {
+            size_t take = got < outlen - 1 - used ? got : outlen - 1 - used;
+            memcpy(out + used, buf, take);
+            used += take;
+        }
+    }
+    if (out && outlen)
+        out[used] = 0;
+    int st = pclose(p);
+    if (st == -1)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+const char *tu_t2rec(void)
+{
+    const char *e = getenv("T2REC");
+    return e && *e ? e : "bin/t2rec";
+}
+
+const char *tu_python(void)
+{
+    const char *e = getenv("PYTHON");
+    return e && *e ? e : "/usr/bin/python3";
+}
+
+int tu_have_movielens(void)
+{
+    struct stat st;
+    return stat("data/ml-100k/u.data", &st) == 0;
+}
+
+int tu_sanitized(void)
+{
+    const char *e = getenv("T2REC_SANITIZED");
+    return e && *e && strcmp(e, "0") != 0;
+}

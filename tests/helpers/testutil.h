@@ -1,0 +1,22 @@
+/* testutil.h — small helpers shared by the cmocka test programs. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh empty directory under tests/tmp/ for this test (path written to buf). */
+const char *tu_tmpdir(const char *name, char *buf, size_t n);
+/* Write text to a file; returns 0 on success. */
+int tu_write_file(const char *path, const char *text);
+/* Run a shell command; returns its exit status (or -1); stdout+stderr captured into out (may be NULL). */
+int tu_run(const char *cmd, char *out, size_t outlen);
+/* Path of the t2rec binary under test ($T2REC or bin/t2rec). */
+const char *tu_t2rec(void);
+/* Python with torch/h5py ($PYTHON or /usr/bin/python3). */
+const char *tu_python(void);
+/* 1 if data/ml-100k/u.data exists. */
+int tu_have_movielens(void);
+/* 1 when built with sanitizers (slow statistical tests may shrink). */
+int tu_sanitized(void);
+
+#endif
