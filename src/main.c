@@ -11,6 +11,14 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"gen", cmd_gen, "generate a synthetic dataset (with oracle values) as HDF5"},
+    {"run", cmd_run, "run the cells of a config (resume, -j workers, --shard) into a results file"},
+    {"merge", cmd_merge, "merge shard results files; the newest record per cell key wins"},
+    {"export", cmd_export, "print a results file as a long CSV table (one row per cell)"},
+    {"slurm", cmd_slurm, "write (and submit) a Slurm array job of shards plus its merge job"},
+    {"report", cmd_report, "slope tables with 95% CIs against theory; tables of mean metrics"},
+    {"plot", cmd_plot, "gnuplot figures (PNG, PDF): convergence with CI bands, learning curves"},
+    {"intdim", cmd_intdim, "TwoNN and MLE intrinsic-dimension estimates of the covariates"},
     {NULL, NULL, NULL},
 };
 

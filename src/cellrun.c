@@ -1,0 +1,179 @@
+/* cellrun.c — one cell: data -> fit -> metrics -> record (see cellrun.h). */
+#include "cellrun.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "estimator.h"
+#include "loaders.h"
+#include "metrics.h"
+#include "provenance.h"
+
+void cellrun_cache_init(cellrun_cache *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void cellrun_cache_free(cellrun_cache *c)
+{
+    if (c->have)
+        ds_free(&c->data);
+    free(c->data_key);
+    memset(c, 0, sizeof *c);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen)
+{
+    const char *source = kv_str(&cell->data, "source", "synthetic");
+    if (strcmp(source, "synthetic") == 0) {
+        synth_params p;
+        if (cfg_cell_synth_params(c, cell, &p, err, errlen) != 0)
+            return -1;
+        synth_dataset s;
+        if (synth_generate(&p, &s, err, errlen) != 0)
+            return -1;
+        ds_from_synth(&s, d);
+        synth_dataset_free(&s);
+        return 0;
+    }
+    double vf = kv_real(&cell->data, "valid_fraction", 0.1);
+    if (strcmp(source, "movielens100k") == 0)
+        return load_movielens100k(kv_str(&cell->data, "path", "data/ml-100k"),
+                                  kv_str(&cell->data, "fold", "u1"),
+                                  kv_str(&cell->data, "split", "fold"), vf,
+                                  kv_real(&cell->data, "cold_user_fraction", 0.2), cell->data_seed, d,
+                                  err, errlen);
+    if (strcmp(source, "tsv") == 0)
+        return load_tsv(kv_str(&cell->data, "ratings", ""), kv_get(&cell->data, "user_features"),
+                        kv_get(&cell->data, "item_features"), vf,
+                        kv_real(&cell->data, "test_fraction", 0.2), cell->data_seed, d, err, errlen);
+    snprintf(err, errlen, "unknown data source '%s'", source);
+    return -1;
+}
+
+/* The canonical text of a cell's data: every data key plus the data seed. */
+static char *data_identity(const cfg_cell *cell)
+{
+    size_t len = 64;
+    for (int k = 0; k < cell->data.n; k++)
+        len += strlen(cell->data.key[k]) + strlen(cell->data.val[k]) + 2;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    size_t at = (size_t)snprintf(s, len, "seed=%llu\n", (unsigned long long)cell->data_seed);
+    for (int k = 0; k < cell->data.n; k++)
+        at += (size_t)snprintf(s + at, len - at, "%s=%s\n", cell->data.key[k], cell->data.val[k]);
+    return s;
+}
+
+static const ds_data *cached_data(const cfg *c, const cfg_cell *cell, cellrun_cache *cache,
+                                  char *err, size_t errlen)
+{
+    char *id = data_identity(cell);
+    if (!id) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cache->have && cache->data_key && strcmp(cache->data_key, id) == 0) {
+        free(id);
+        return &cache->data;
+    }
+    if (cache->have)
+        ds_free(&cache->data);
+    cache->have = 0;
+    free(cache->data_key);
+    cache->data_key = NULL;
+    if (cellrun_load_data(c, cell, &cache->data, err, errlen) != 0) {
+        free(id);
+        return NULL;
+    }
+    cache->have = 1;
+    cache->data_key = id;
+    return &cache->data;
+}
+
+static void fail(cell_record *rec, const char *what, const char *why)
+{
+    snprintf(rec->status, sizeof rec->status, "failed");
+    size_t n = strlen(what) + strlen(why) + 4;
+    free(rec->reason);
+    rec->reason = malloc(n);
+    if (rec->reason)
+        snprintf(rec->reason, n, "%s: %s", what, why);
+}
+
+int cellrun_run(const cfg *c, const cfg_cell *cell, cellrun_cache *cache, int threads,
+                cell_record *rec)
+{
+    char err[1024] = "";
+    char when[40];
+    memcpy(rec->key, cell->key, sizeof rec->key);
+    rec->replicate = cell->replicate;
+    rec->data_seed = cell->data_seed;
+    rec->train_seed = cell->train_seed;
+    kv_free(&rec->config);
+    if (kv_copy(&rec->config, &cell->all) != 0)
+        return -1;
+    prov_collect(&rec->provenance);
+    prov_now_iso(when, sizeof when);
+    kv_set(&rec->provenance, "start_time", when);
+    snprintf(rec->status, sizeof rec->status, "ok");
+    free(rec->reason);
+    rec->reason = strdup("");
+
+    const est_method *m = est_find(cell->method);
+    const ds_data *d = NULL;
+    if (!m) {
+        fail(rec, "config", "unknown method");
+    } else if (!(d = cached_data(c, cell, cache, err, sizeof err))) {
+        fail(rec, "data", err);
+    } else if (m->needs_truth && !d->synthetic) {
+        fail(rec, "data", "this method needs synthetic data (the truth is unknown)");
+    } else {
+        /* The method sees its own keys plus the data keys it may need (twotower width = theory). */
+        kvset params;
+        if (kv_copy(&params, &cell->method_params) != 0)
+            return -1;
+        for (int k = 0; k < cell->data.n; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "data.%s", cell->data.key[k]);
+            kv_set(&params, name, cell->data.val[k]);
+        }
+        est_fit_ctx ctx = {.data = d, .params = &params, .seed = cell->train_seed,
+                           .threads = threads, .curves = &rec->curves, .err = err,
+                           .errlen = sizeof err};
+        double t0 = now_seconds();
+        void *model = m->train(&ctx);
+        rec->fit_seconds = now_seconds() - t0;
+        rec->epochs_run = rec->curves.epochs_run;
+        if (!model) {
+            fail(rec, "fit", err[0] ? err : "training failed");
+        } else {
+            if (metrics_evaluate(m, model, d, &rec->metrics) != 0) {
+                fail(rec, "metrics", "out of memory");
+            } else {
+                for (int k = 0; k < rec->metrics.n; k++)
+                    if (!isfinite(rec->metrics.value[k])) {
+                        char why[128];
+                        snprintf(why, sizeof why, "%s is not finite (non-finite predictions)",
+                                 rec->metrics.name[k]);
+                        fail(rec, "metrics", why);
+                        break;
+                    }
+            }
+            m->free_model(model);
+        }
+        kv_free(&params);
+    }
+    prov_now_iso(when, sizeof when);
+    kv_set(&rec->provenance, "end_time", when);
+    return 0;
+}

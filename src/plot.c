@@ -1,0 +1,266 @@
+/* plot.c — gnuplot figures of a results file (see plot.h). */
+#include "plot.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "report.h"
+
+static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+#define NCOLORS 10
+
+static int run_script(const plot_opts *o, const char *gp, char *err, size_t errlen)
+{
+    if (!o->run_gnuplot)
+        return 0;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s '%s' 2>'%s.log'", o->gnuplot ? o->gnuplot : "gnuplot", gp, gp);
+    int st = system(cmd);
+    if (st != 0) {
+        snprintf(err, errlen, "gnuplot failed on %s (see %s.log)", gp, gp);
+        return -1;
+    }
+    return 0;
+}
+
+/* gnuplot string: escape double quotes, underscores (enhanced text) */
+static void gq(const char *s, char *buf, size_t n)
+{
+    size_t at = 0;
+    for (; *s && at + 3 < n; s++) {
+        if (*s == '"' || *s == '_' || *s == '\\' || *s == '^' || *s == '{' || *s == '}' || *s == '@' || *s == '&')
+            buf[at++] = '\\';
+        buf[at++] = *s;
+    }
+    buf[at] = 0;
+}
+
+static void terminals(FILE *gp, const char *base, int pdf)
+{
+    if (pdf)
+        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,4.4in\n"
+                    "set output '%s.pdf'\n", base);
+    else
+        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,700\n"
+                    "set output '%s.png'\n", base);
+}
+
+/* Convergence: one line + band per group of the report. */
+static int plot_convergence(const report *r, const plot_opts *o, const char *title_extra,
+                            const char *name, char *err, size_t errlen)
+{
+    char base[4096], dat[4200], gpp[4200];
+    snprintf(base, sizeof base, "%s/%s", o->outdir, name);
+    snprintf(dat, sizeof dat, "%s.dat", base);
+    snprintf(gpp, sizeof gpp, "%s.gp", base);
+    FILE *d = fopen(dat, "w");
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", dat, strerror(errno));
+        return -1;
+    }
+    int nplotted = 0, maxrep = 0, minrep = 1 << 30;
+    int *which = malloc((size_t)(r->ngroups + 1) * sizeof *which);
+    for (int i = 0; i < r->ngroups; i++) {
+        const report_group *g = &r->groups[i];
+        int pos = 0;
+        for (int l = 0; l < g->nlev; l++)
+            pos += g->lev_mean[l] > 0;
+        if (pos < 1)
+            continue;
+        fprintf(d, "# group %d: %s\n# n mean ci_low ci_high count\n", nplotted, g->label);
+        for (int l = 0; l < g->nlev; l++) {
+            if (!(g->lev_mean[l] > 0))
+                continue;
+            double lo = g->lev_lo[l] > 0 ? g->lev_lo[l] : g->lev_mean[l] * 0.5;
+            fprintf(d, "%.10g %.10g %.10g %.10g %d\n", g->lev_n[l], g->lev_mean[l], lo, g->lev_hi[l],
+                    g->lev_count[l]);
+            if (g->lev_count[l] > maxrep)
+                maxrep = g->lev_count[l];
+            if (g->lev_count[l] < minrep)
+                minrep = g->lev_count[l];
+        }
+        fprintf(d, "\n\n");
+        which[nplotted++] = i;
+    }
+    fclose(d);
+    if (!nplotted) {
+        free(which);
+        return 1;   /* nothing to plot */
+    }
+    FILE *gp = fopen(gpp, "w");
+    if (!gp) {
+        snprintf(err, errlen, "%s: %s", gpp, strerror(errno));
+        free(which);
+        return -1;
+    }
+    char metric[128];
+    gq(r->metric, metric, sizeof metric);
+    for (int pdf = 0; pdf < 2; pdf++) {
+        terminals(gp, base, pdf);
+        fprintf(gp, "set logscale xy 2\nset format x '2^{%%L}'\nset format y '%%.2g'\n"
+                    "set xlabel '|{/Symbol W}| = n\\_obs (training pairs)'\n"
+                    "set ylabel '%s (log scale)'\n"
+                    "set key outside right top vertical font ',8' spacing 1.1\n"
+                    "set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n"
+                    "set style fill transparent solid 0.18 noborder\n",
+                metric);
+        char reps[64];
+        if (minrep == maxrep)
+            snprintf(reps, sizeof reps, "%d replicates", maxrep);
+        else
+            snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
+        fprintf(gp, "set title \"Convergence%s\\n{/*0.8 line: mean over %s; band: 95%% t-interval of "
+                    "the mean; dashed: theory slope -2{/Symbol b}/(2{/Symbol b}+d) through the first "
+                    "point%s}\"\n",
+                title_extra, reps, r->n_failed_total ? "; failed cells left out" : "");
+        fprintf(gp, "plot ");
+        for (int k = 0; k < nplotted; k++) {
+            const report_group *g = &r->groups[which[k]];
+            char label[600], lab[700];
+            gq(g->label, label, sizeof label);
+            if (!strcmp(g->status, "fitted"))
+                snprintf(lab, sizeof lab, "%s: slope %.2f [%.2f, %.2f]%s", label, g->slope, g->slope_lo,
+                         g->slope_hi, "");
+            else
+                snprintf(lab, sizeof lab, "%s: %s", label, g->status);
+            if (isfinite(g->theory_slope) && !strcmp(g->status, "fitted")) {
+                size_t at = strlen(lab);
+                snprintf(lab + at, sizeof lab - at, ", theory %.2f", g->theory_slope);
+            }
+            const char *col = colors[k % NCOLORS];
+            fprintf(gp, "%s'%s' index %d using 1:3:4 with filledcurves lc rgb '%s' notitle, \\\n",
+                    k ? "     " : "", dat, k, col);
+            fprintf(gp, "     '%s' index %d using 1:2 with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title \"%s\"",
+                    dat, k, col, lab);
+            if (isfinite(g->theory_slope) && g->nlev > 0) {
+                int l0 = 0;
+                while (l0 < g->nlev && !(g->lev_mean[l0] > 0))
+                    l0++;
+                if (l0 < g->nlev)
+                    fprintf(gp, ", \\\n     (x >= %.10g && x <= %.10g ? %.10g * (x / %.10g)**(%.6f) : 1/0) "
+                                "with lines dt 2 lw 1.5 lc rgb '%s' notitle",
+                            g->lev_n[l0], g->lev_n[g->nlev - 1], g->lev_mean[l0], g->lev_n[l0],
+                            g->theory_slope, col);
+            }
+            fprintf(gp, k + 1 < nplotted ? ", \\\n" : "\n");
+        }
+        fprintf(gp, "unset output\n");
+    }
+    fclose(gp);
+    free(which);
+    if (run_script(o, gpp, err, errlen) != 0)
+        return -1;
+    printf("%s.png\n%s.pdf\n", base, base);
+    return 0;
+}
+
+/* Learning curves: per group, the cell with the largest n_obs and the lowest replicate. */
+static int plot_learning(const cell_record *recs, int n, const report *r, const plot_opts *o,
+                         char *err, size_t errlen)
+{
+    char base[4096], dat[4200], gpp[4200];
+    snprintf(base, sizeof base, "%s/%s_learning", o->outdir, o->prefix);
+    snprintf(dat, sizeof dat, "%s.dat", base);
+    snprintf(gpp, sizeof gpp, "%s.gp", base);
+    FILE *d = fopen(dat, "w");
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", dat, strerror(errno));
+        return -1;
+    }
+    int nb = 0;
+    const char *labels[64];
+    for (int gi = 0; gi < r->ngroups && nb < 64; gi++) {
+        const report_group *g = &r->groups[gi];
+        const cell_record *best = NULL;
+        for (int i = 0; i < n; i++) {
+            const cell_record *c = &recs[i];
+            if (strcmp(c->status, "ok") || c->curves.n < 2 || strcmp(kv_str(&c->config, "method", ""), g->method))
+                continue;
+            int match = 1;
+            for (int k = 0; k < g->keys.n && match; k++) {
+                const char *v = kv_get(&c->config, g->keys.key[k]);
+                match = v ? !strcmp(v, g->keys.val[k]) : !g->keys.val[k][0];
+            }
+            if (!match)
+                continue;
+            double nn = kv_real(&c->config, "data.n_obs", 0), bn = best ? kv_real(&best->config, "data.n_obs", 0) : -1;
+            if (!best || nn > bn || (nn == bn && c->replicate < best->replicate))
+                best = c;
+        }
+        if (!best)
+            continue;
+        fprintf(d, "# %s, n_obs=%s, replicate %d\n# epoch train_loss valid_rmse test_excess wall\n",
+                g->label, kv_str(&best->config, "data.n_obs", "-"), best->replicate);
+        for (int e = 0; e < best->curves.n; e++)
+            fprintf(d, "%d %.10g %.10g %.10g %.10g\n", e + 1, best->curves.train_loss[e],
+                    best->curves.valid_rmse[e], best->curves.test_excess[e], best->curves.wall_seconds[e]);
+        fprintf(d, "\n\n");
+        labels[nb++] = g->label;
+        (void)kv_str;
+    }
+    fclose(d);
+    if (!nb)
+        return 1;
+    FILE *gp = fopen(gpp, "w");
+    if (!gp) {
+        snprintf(err, errlen, "%s: %s", gpp, strerror(errno));
+        return -1;
+    }
+    for (int pdf = 0; pdf < 2; pdf++) {
+        terminals(gp, base, pdf);
+        fprintf(gp, "set multiplot layout 1,2 title \"Learning curves (per group: the cell with the "
+                    "largest n\\_obs, first replicate)\"\n"
+                    "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key top right font ',7'\n"
+                    "set logscale y\n");
+        for (int panel = 0; panel < 2; panel++) {
+            fprintf(gp, "set ylabel '%s'\nplot ", panel == 0 ? "valid RMSE" : "test\\_cold excess risk");
+            for (int k = 0; k < nb; k++) {
+                char lab[600];
+                gq(labels[k], lab, sizeof lab);
+                fprintf(gp, "%s'%s' index %d using 1:%d with lines lw 2 lc rgb '%s' title \"%s\"%s", k ? "     " : "",
+                        dat, k, panel == 0 ? 3 : 4, colors[k % NCOLORS], lab, k + 1 < nb ? ", \\\n" : "\n");
+            }
+        }
+        fprintf(gp, "unset multiplot\nunset output\n");
+    }
+    fclose(gp);
+    if (run_script(o, gpp, err, errlen) != 0)
+        return -1;
+    printf("%s.png\n%s.pdf\n", base, base);
+    return 0;
+}
+
+int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size_t errlen)
+{
+    if (mkdir(o->outdir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create: %s", o->outdir, strerror(errno));
+        return -1;
+    }
+    const char *metric = o->metric ? o->metric : "excess_risk_cold";
+    report r;
+    if (report_build(recs, n, metric, &r) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    char name[1024];
+    snprintf(name, sizeof name, "%s_convergence", o->prefix);
+    char extra[256] = "";
+    {
+        char m[128];
+        gq(metric, m, sizeof m);
+        snprintf(extra, sizeof extra, " of %s", m);
+    }
+    int c = plot_convergence(&r, o, extra, name, err, errlen);
+    if (c < 0)
+        rc = -1;
+    if (rc == 0 && plot_learning(recs, n, &r, o, err, errlen) < 0)
+        rc = -1;
+    if (r.n_failed_total)
+        printf("note: %d failed cells left out of the figures\n", r.n_failed_total);
+    report_free(&r);
+    return rc;
+}
