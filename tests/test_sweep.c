@@ -1,0 +1,300 @@
+/* test_sweep.c — the sweep driver end to end through bin/t2rec: resume after SIGKILL,
+ * shards + merge, -j 2 against -j 1, --force / --retry-failed, failed cells, bad output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "h5out.h"
+#include "testutil.h"
+
+static char dir[200];
+
+/* 2 n_obs x 2 d x 2 replicates x (twotower, baseline) = 16 small cells, a few seconds. */
+static const char *CONFIG =
+    "[experiment]\nname = sweeptest\nseed = 3\nreplicates = 2\n"
+    "[data]\nn_obs = 512, 1024\nuser_intrinsic_dim = 2, 3\nitem_intrinsic_dim = 2, 3\n"
+    "user_ambient_dim = 8\nitem_ambient_dim = 8\ntest_cold_pairs = 1000\ntest_warm_pairs = 200\n"
+    "[zip]\naxes = user_intrinsic_dim, item_intrinsic_dim\n"
+    "[method.twotower]\ndepth = 2\nwidth = 16\nembed_dim = 4\nepochs = 15\nbatch = 128\npatience = 3\n"
+    "[method.baseline]\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!tu_tmpdir("sweep", dir, sizeof dir))
+        return -1;
+    char p[600];
+    snprintf(p, sizeof p, "%s/c.ini", dir);
+    return tu_write_file(p, CONFIG);
+}
+
+static char *slurp(const char *cmd)
+{
+    char *buf = malloc(1 << 20);
+    int rc = tu_run(cmd, buf, 1 << 20);
+    if (rc != 0) {
+        fprintf(stderr, "command failed (%d): %s\n%s\n", rc, cmd, buf);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *export_of(const char *h5)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s export %s --csv --no-timing 2>/dev/null", tu_t2rec(), h5);
+    return slurp(cmd);
+}
+
+static int count_cells(const char *h5)
+{
+    cell_record *r = NULL;
+    int n = 0;
+    char err[512];
+    if (h5out_read(h5, &r, &n, err, sizeof err) != 0)
+        return -1;
+    h5out_free_records(r, n);
+    return n;
+}
+
+static char *reference_export(void)
+{
+    static char *ref = NULL;
+    if (!ref) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/ref.h5 --threads 1 --no-progress",
+                 tu_t2rec(), dir, dir);
+        char out[8192];
+        int rc = tu_run(cmd, out, sizeof out);
+        if (rc != 0)
+            fprintf(stderr, "%s\n", out);
+        assert_int_equal(rc, 0);
+        char p[600];
+        snprintf(p, sizeof p, "%s/ref.h5", dir);
+        assert_int_equal(count_cells(p), 16);
+        ref = export_of(p);
+        assert_non_null(ref);
+    }
+    return ref;
+}
+
+static void test_reference_run(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    /* 16 rows + header, every row ok */
+    int lines = 0, oks = 0;
+    for (char *p = ref; *p; p++)
+        lines += *p == '\n';
+    for (char *p = strstr(ref, ",ok,"); p; p = strstr(p + 1, ",ok,"))
+        oks++;
+    assert_int_equal(lines, 17);
+    assert_int_equal(oks, 16);
+    /* a rerun skips everything and leaves the export unchanged */
+    char cmd[4096], out[4096];
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/ref.h5 --threads 1", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "16 of 16 cells already done"));
+    char p[600];
+    snprintf(p, sizeof p, "%s/ref.h5", dir);
+    char *again = export_of(p);
+    assert_string_equal(again, ref);
+    free(again);
+}
+
+static pid_t spawn_run(const char *out, int jobs)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cfgp[600], j[16];
+        snprintf(cfgp, sizeof cfgp, "%s/c.ini", dir);
+        snprintf(j, sizeof j, "%d", jobs);
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execl(tu_t2rec(), "t2rec", "run", cfgp, "-o", out, "--threads", "1", "-j", j, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Kill a serial run with SIGKILL once some cells are done; the file must hold exactly the
+ * completed cells and open; the rerun must end equal to the uninterrupted run. */
+static void test_resume_after_sigkill(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char out[600];
+    snprintf(out, sizeof out, "%s/killed.h5", dir);
+    pid_t pid = spawn_run(out, 1);
+    int cells = 0;
+    for (int t = 0; t < 600 && cells < 5; t++) {
+        usleep(50000);
+        struct stat st;
+        if (stat(out, &st) == 0)
+            cells = count_cells(out);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    int after = count_cells(out);
+    printf("killed after %d cells; file opens with %d cells\n", cells, after);
+    assert_true(after >= 5 && after < 16);
+    /* every stored cell equals the reference row with the same key */
+    char *partial = export_of(out);
+    assert_non_null(partial);
+    char *save = NULL;
+    int rows = 0;
+    for (char *line = strtok_r(partial, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        assert_non_null(strstr(ref, line));
+        rows++;
+    }
+    assert_int_equal(rows, after + 1);
+    free(partial);
+    char cmd[4096], log[4096];
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s --threads 1", tu_t2rec(), dir, out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    char *full = export_of(out);
+    assert_string_equal(full, ref);
+    free(full);
+}
+
+/* Kill a -j 2 run a few times at random moments; resume; equal to the reference. */
+static void test_parallel_kills(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char out[600];
+    snprintf(out, sizeof out, "%s/pkilled.h5", dir);
+    srand(12345);
+    int n_kills = 0;
+    for (int round = 0; round < 4; round++) {
+        pid_t pid = spawn_run(out, 2);
+        usleep(200000 + rand() % 1500000);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        n_kills++;
+        usleep(100000);   /* workers die with their parent (PR_SET_PDEATHSIG) */
+        struct stat st;
+        if (stat(out, &st) == 0)
+            assert_true(count_cells(out) >= 0);   /* always opens */
+    }
+    char cmd[4096], log[4096];
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s --threads 1 -j 2", tu_t2rec(), dir, out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    char *full = export_of(out);
+    assert_string_equal(full, ref);
+    free(full);
+    /* no cell files or temp files left behind */
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c -E 'tmp|cells' || true", dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_int_equal(atoi(log), 0);
+    printf("%d kills, resumed export equals the uninterrupted run\n", n_kills);
+}
+
+static void test_shards_merge(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char cmd[4096], log[8192];
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s run %s/c.ini --shard %d/3 -o %s/s%d.h5 --threads 1",
+                 tu_t2rec(), dir, i, dir, i);
+        assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s merge %s/merged.h5 %s/s0.h5 %s/s1.h5 %s/s2.h5", tu_t2rec(), dir,
+             dir, dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/merged.h5", dir);
+    char *m = export_of(p);
+    assert_string_equal(m, ref);
+    free(m);
+    /* shard sizes: 16 cells over 3 shards -> 6, 5, 5 */
+    snprintf(p, sizeof p, "%s/s0.h5", dir);
+    assert_int_equal(count_cells(p), 6);
+    /* SLURM_ARRAY_TASK_ID / COUNT pick the shard when --shard is not given */
+    snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 %s run %s/c.ini "
+             "-o %s/env1.h5 --threads 1 --dry-run | tail -1", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "5 cells in this selection (16 in the config)"));
+}
+
+static void test_parallel_equals_serial(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char cmd[4096], log[4096], p[600];
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/j2.h5 --threads 1 -j 2", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    snprintf(p, sizeof p, "%s/j2.h5", dir);
+    char *j2 = export_of(p);
+    assert_string_equal(j2, ref);
+    free(j2);
+}
+
+static void test_force_and_bad_output(void **state)
+{
+    (void)state;
+    char cmd[4096], log[4096];
+    /* output in a missing directory: exit 2, nothing created */
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/nowhere/x.h5", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    assert_non_null(strstr(log, "nowhere"));
+    struct stat st;
+    char p[600];
+    snprintf(p, sizeof p, "%s/nowhere", dir);
+    assert_true(stat(p, &st) != 0);
+    /* a results file that is not HDF5: exit 2, file untouched */
+    snprintf(p, sizeof p, "%s/garbage.h5", dir);
+    tu_write_file(p, "not an hdf5 file\n");
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s", tu_t2rec(), dir, p);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    snprintf(cmd, sizeof cmd, "cat %s", p);
+    tu_run(cmd, log, sizeof log);
+    assert_string_equal(log, "not an hdf5 file\n");
+}
+
+/* A diverging cell is recorded as failed with its reason; the others finish; a rerun skips
+ * it, --retry-failed reruns it. */
+static void test_failed_cells(void **state)
+{
+    (void)state;
+    char p[600], cmd[1024], log[8192];
+    snprintf(p, sizeof p, "%s/div.ini", dir);
+    tu_write_file(p, "[experiment]\nname = div\nseed = 1\n"
+                     "[data]\nn_obs = 512\nuser_ambient_dim = 8\nitem_ambient_dim = 8\n"
+                     "test_cold_pairs = 500\ntest_warm_pairs = 100\n"
+                     "[method.twotower]\nlr = 1e5, 0.001\nepochs = 60\nwidth = 16\n");
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s/div.h5 --threads 1", tu_t2rec(), p, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "1 cells ok, 1 failed"));
+    snprintf(cmd, sizeof cmd, "%s export %s/div.h5 --csv", tu_t2rec(), dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "non-finite"));
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s/div.h5 --threads 1 --retry-failed", tu_t2rec(), p, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "1 of 2 cells already done"));
+    assert_non_null(strstr(log, "ran 1"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reference_run),
+        cmocka_unit_test(test_resume_after_sigkill),
+        cmocka_unit_test(test_parallel_kills),
+        cmocka_unit_test(test_shards_merge),
+        cmocka_unit_test(test_parallel_equals_serial),
+        cmocka_unit_test(test_force_and_bad_output),
+        cmocka_unit_test(test_failed_cells),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
