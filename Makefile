@@ -16,7 +16,7 @@ GIT_VERSION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || 
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -g $(OPT) $(SAN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth $(HDF5_CFLAGS) \
-           -DT2REC_VERSION='"$(GIT_VERSION)"' -DT2REC_CC='"$(CC) $(shell $(CC) -dumpversion)"' -MMD -MP
+           -DT2REC_VERSION='"$(GIT_VERSION)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
 LDLIBS  += $(HDF5_LIBS) -linih -lgsl -lopenblas -lm -lpthread
 TEST_LDLIBS := -lcmocka
 

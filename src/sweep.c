@@ -18,6 +18,7 @@
 #include "cellrun.h"
 #include "config.h"
 #include "h5out.h"
+#include "provenance.h"
 
 void sweep_shard_path(const char *out, int i, int n, char *buf, size_t len)
 {
@@ -143,7 +144,7 @@ static int fold_staged(store *s, const char *staging, int *folded)
         size_t l = strlen(e->d_name);
         if (l < 4 || strcmp(e->d_name + l - 3, ".h5") != 0)
             continue;
-        char p[PATH_MAX], err[1024];
+        char p[PATH_MAX + 300], err[1024];
         snprintf(p, sizeof p, "%s/%s", staging, e->d_name);
         cell_record *r = NULL;
         int n = 0;
@@ -221,7 +222,7 @@ typedef struct {
 
 static int write_cell_file(const char *staging, const cell_record *r, char *err, size_t errlen)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX + 300];
     snprintf(p, sizeof p, "%s/%s.h5", staging, r->key);
     return h5out_write(p, r, 1, err, errlen);
 }
@@ -261,6 +262,11 @@ static void record_worker_death(store *s, const cfg_cell *cell, int status)
     rec.data_seed = cell->data_seed;
     rec.train_seed = cell->train_seed;
     kv_copy(&rec.config, &cell->all);
+    prov_collect(&rec.provenance);
+    char when[40];
+    prov_now_iso(when, sizeof when);
+    kv_set(&rec.provenance, "start_time", when);
+    kv_set(&rec.provenance, "end_time", when);
     snprintf(rec.status, sizeof rec.status, "failed");
     char why[128];
     if (WIFSIGNALED(status))
@@ -332,7 +338,7 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
                     ;
                 const cfg_cell *cell = &cells[todo[msg.index]];
                 if (msg.status == 0) {
-                    char p[PATH_MAX], err[1024];
+                    char p[PATH_MAX + 300], err[1024];
                     snprintf(p, sizeof p, "%s/%s.h5", staging, cell->key);
                     cell_record *r = NULL;
                     int n = 0;

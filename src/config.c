@@ -1,0 +1,1317 @@
+/* config.c — experiment configs: INI parsing through inih with our own line reader (line
+ * numbers, section headers, comments, over-long lines, binary garbage), validation against the
+ * key tables, sweep axes and [zip] groups, cell expansion, canonical keys and seeds.
+ * See config.h for the expansion order and the key/seed definitions. */
+#include "config.h"
+#include "estimator.h"
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG_MAX_FILE (4 << 20)      /* bytes: a config larger than this is not a config */
+#define CFG_MAX_CELLS 1000000
+
+enum { SEC_EXPERIMENT, SEC_DATA, SEC_ZIP, SEC_METHOD };
+
+typedef struct {
+    char *name;                 /* "data", "method.twotower", ... */
+    int line;
+    int kind;
+    const est_method *method;   /* SEC_METHOD */
+    int ngroups;                /* sweep axis groups of this section (file order) */
+    int *glen;                  /* values per group */
+} cfg_section;
+
+typedef struct {
+    int sec;                    /* index into sections */
+    char *key;
+    char *raw;                  /* the value as written (comments and outer blanks removed) */
+    int line;
+    int nv;
+    char **v;                   /* normalised values (one unless a sweep axis) */
+    int group;                  /* axis group within its section, -1 when fixed */
+    int zip_line;               /* line of the [zip] key naming it, 0 if none */
+} cfg_entry;
+
+struct cfg {
+    char *path;
+    char *name, *output, *description;
+    uint64_t seed;
+    int replicates;
+    char source[32];
+    cfg_section *sec;
+    int nsec;
+    cfg_entry *ent;
+    int nent;
+};
+
+/* ---------- small helpers ---------- */
+
+static char *xstrdup(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+static uint64_t fmix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t data_seed_of(uint64_t master, int replicate)
+{
+    return fmix64(fmix64(master) ^ (0xd1b54a32d192ed03ULL * (uint64_t)(replicate + 1)));
+}
+
+static uint64_t train_seed_of(uint64_t master, uint64_t keyhash)
+{
+    return fmix64(fmix64(master ^ 0x5851f42d4c957f2dULL) ^ keyhash);
+}
+
+/* Shortest text that reads back to the same double ("1.0", "1" and "1e0" all give "1"). */
+static void real_text(char *buf, size_t n, double x)
+{
+    if (x == 0)
+        x = 0;   /* -0 -> 0 */
+    if (x == floor(x) && fabs(x) < 1e15) {   /* whole numbers in plain form: 10, not 1e+01 */
+        snprintf(buf, n, "%.0f", x);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+/* Canonical text of an already validated value. */
+static void normalise(const param_spec *s, const char *in, char *out, size_t n)
+{
+    if ((s->type == PT_INT || s->type == PT_INT_OR_THEORY) && strcmp(in, "theory") != 0) {
+        snprintf(out, n, "%ld", strtol(in, NULL, 10));
+    } else if (s->type == PT_REAL) {
+        real_text(out, n, strtod(in, NULL));
+    } else {
+        snprintf(out, n, "%s", in);
+    }
+}
+
+/* "FILE:LINE: [section] key: " prefix followed by the message. */
+static void seterr(char *err, size_t errlen, const char *path, int line, const char *section,
+                   const char *key, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    int at;
+    if (section && key && *key)
+        at = snprintf(err, errlen, "%s:%d: [%s] %s: ", path, line, section, key);
+    else if (section)
+        at = snprintf(err, errlen, "%s:%d: [%s]: ", path, line, section);
+    else if (key && *key)
+        at = snprintf(err, errlen, "%s:%d: %s: ", path, line, key);
+    else
+        at = snprintf(err, errlen, "%s:%d: ", path, line);
+    if (at < 0 || (size_t)at >= errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + at, errlen - (size_t)at, fmt, ap);
+    va_end(ap);
+}
+
+static int find_section(const cfg *c, const char *name)
+{
+    for (int k = 0; k < c->nsec; k++)
+        if (strcmp(c->sec[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+static int find_entry(const cfg *c, int sec, const char *key)
+{
+    for (int k = 0; k < c->nent; k++)
+        if (c->ent[k].sec == sec && strcmp(c->ent[k].key, key) == 0)
+            return k;
+    return -1;
+}
+
+static const param_spec *section_table(const cfg *c, int sec)
+{
+    switch (c->sec[sec].kind) {
+    case SEC_EXPERIMENT:
+        return cfg_experiment_keys;
+    case SEC_DATA:
+        return cfg_data_keys(c->source);
+    case SEC_METHOD:
+        return c->sec[sec].method->params;
+    }
+    return NULL;
+}
+
+static void method_list(char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; est_methods[k] && at < n; k++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%s", k ? ", " : "", est_methods[k]->name);
+}
+
+/* ---------- the line reader fed to inih ---------- */
+
+typedef struct {
+    cfg *c;
+    const char *buf;
+    size_t len, pos;
+    int lineno;
+    int cur_sec;                /* section of the current line, -1 before any header */
+    int failed, fail_line;
+    char *err;
+    size_t errlen;
+} reader_state;
+
+/* Length of a valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
+static int utf8_len(const unsigned char *s, size_t n)
+{
+    int len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+                                : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!len || (size_t)len > n || (len == 2 && s[0] < 0xc2))
+        return 0;
+    for (int k = 1; k < len; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+static int rfail(reader_state *st, const char *section, const char *key, const char *fmt,
+                 const char *arg)
+{
+    if (!st->failed) {
+        seterr(st->err, st->errlen, st->c->path, st->lineno, section, key, fmt, arg);
+        st->failed = 1;
+        st->fail_line = st->lineno;
+    }
+    return 0;
+}
+
+static int nearest_dist_ok(const char *a, const char *b)
+{
+    param_spec t[2] = {{b, PT_STRING, NULL, 0, 0, NULL, NULL}, {NULL, 0, NULL, 0, 0, NULL, NULL}};
+    return param_nearest(t, a) != NULL;
+}
+
+/* Register a section header; 0 and a message in st on error. */
+static int open_section(reader_state *st, const char *name)
+{
+    cfg *c = st->c;
+    int kind;
+    const est_method *m = NULL;
+    char msg[512];
+    if (strcmp(name, "experiment") == 0)
+        kind = SEC_EXPERIMENT;
+    else if (strcmp(name, "data") == 0)
+        kind = SEC_DATA;
+    else if (strcmp(name, "zip") == 0)
+        kind = SEC_ZIP;
+    else if (strncmp(name, "method.", 7) == 0) {
+        kind = SEC_METHOD;
+        m = est_find(name + 7);
+        if (!m) {
+            char known[256];
+            method_list(known, sizeof known);
+            param_spec t[32];
+            int n = 0;
+            for (int k = 0; est_methods[k] && n < 31; k++)
+                t[n++] = (param_spec){est_methods[k]->name, PT_STRING, NULL, 0, 0, NULL, NULL};
+            t[n].name = NULL;
+            const char *near = param_nearest(t, name + 7);
+            if (near)
+                snprintf(msg, sizeof msg, "unknown method '%.60s'; did you mean [method.%s]? "
+                         "(methods: %s)", name + 7, near, known);
+            else
+                snprintf(msg, sizeof msg, "unknown method '%.60s' (methods: %s)", name + 7, known);
+            return rfail(st, name, NULL, "%s", msg);
+        }
+    } else {
+        char known[256];
+        method_list(known, sizeof known);
+        const char *dot = strchr(name, '.');
+        if (strcmp(name, "method") == 0)
+            snprintf(msg, sizeof msg, "a method section names its method: [method.NAME] with NAME "
+                     "one of %s", known);
+        else if (dot && dot > name && dot - name < 20) {
+            char prefix[24];
+            snprintf(prefix, sizeof prefix, "%.*s", (int)(dot - name), name);
+            if (nearest_dist_ok(prefix, "method"))
+                snprintf(msg, sizeof msg, "unknown section; did you mean [method.%.60s]?", dot + 1);
+            else
+                snprintf(msg, sizeof msg, "unknown section (sections: [experiment], [data], "
+                         "[zip], [method.NAME] with NAME one of %s)", known);
+        } else {
+            param_spec t[4] = {{"experiment", PT_STRING, NULL, 0, 0, NULL, NULL},
+                               {"data", PT_STRING, NULL, 0, 0, NULL, NULL},
+                               {"zip", PT_STRING, NULL, 0, 0, NULL, NULL},
+                               {NULL, 0, NULL, 0, 0, NULL, NULL}};
+            const char *near = param_nearest(t, name);
+            if (near)
+                snprintf(msg, sizeof msg, "unknown section; did you mean [%s]?", near);
+            else
+                snprintf(msg, sizeof msg, "unknown section (sections: [experiment], [data], "
+                         "[zip], [method.NAME] with NAME one of %s)", known);
+        }
+        return rfail(st, name, NULL, "%s", msg);
+    }
+    int old = find_section(c, name);
+    if (old >= 0) {
+        snprintf(msg, sizeof msg, "section given twice (first at line %d)", c->sec[old].line);
+        return rfail(st, name, NULL, "%s", msg);
+    }
+    cfg_section *ns = realloc(c->sec, (size_t)(c->nsec + 1) * sizeof *ns);
+    if (!ns)
+        return rfail(st, NULL, NULL, "%s", "out of memory");
+    c->sec = ns;
+    cfg_section *s = &c->sec[c->nsec];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    s->line = st->lineno;
+    s->kind = kind;
+    s->method = m;
+    if (!s->name)
+        return rfail(st, NULL, NULL, "%s", "out of memory");
+    st->cur_sec = c->nsec++;
+    return 1;
+}
+
+/* fgets-style: hands inih one physical line at a time, cleaned (comments, blanks removed). */
+static char *reader(char *str, int num, void *stream)
+{
+    reader_state *st = stream;
+    if (st->failed || st->pos >= st->len)
+        return NULL;
+    const char *line = st->buf + st->pos;
+    size_t rest = st->len - st->pos;
+    const char *nl = memchr(line, '\n', rest);
+    size_t n = nl ? (size_t)(nl - line) : rest;
+    st->pos += n + (nl ? 1 : 0);
+    st->lineno++;
+    if (n && line[n - 1] == '\r')
+        n--;
+    /* binary garbage: NUL bytes, control characters, invalid UTF-8 */
+    for (size_t k = 0; k < n;) {
+        unsigned char ch = (unsigned char)line[k];
+        char what[64];
+        if (ch == 0) {
+            rfail(st, NULL, NULL, "%s", "NUL byte in the file (a binary file, not an INI config?)");
+            return NULL;
+        }
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            snprintf(what, sizeof what, "control character 0x%02x", ch);
+            rfail(st, NULL, NULL, "%s (a binary file, not an INI config?)", what);
+            return NULL;
+        }
+        int l = utf8_len((const unsigned char *)line + k, n - k);
+        if (!l) {
+            rfail(st, NULL, NULL, "%s", "invalid UTF-8 (a binary file, not an INI config?)");
+            return NULL;
+        }
+        k += (size_t)l;
+    }
+    if (n > CFG_MAX_LINE || (int)n + 1 > num) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "line too long (%zu characters, the limit is %d)", n,
+                 CFG_MAX_LINE < num - 1 ? CFG_MAX_LINE : num - 1);
+        rfail(st, NULL, NULL, "%s", msg);
+        return NULL;
+    }
+    char tmp[CFG_MAX_LINE + 1];
+    memcpy(tmp, line, n);
+    tmp[n] = '\0';
+    /* comments: ';' or '#' at the start of the line or after a blank */
+    for (size_t k = 0; k < n; k++)
+        if ((tmp[k] == ';' || tmp[k] == '#') && (k == 0 || tmp[k - 1] == ' ' || tmp[k - 1] == '\t')) {
+            tmp[k] = '\0';
+            break;
+        }
+    char *t = trim(tmp);
+    if (*t == '[') {
+        char *close = strchr(t, ']');
+        if (!close) {
+            rfail(st, NULL, NULL, "section header '%s' has no closing ']'", t);
+            return NULL;
+        }
+        if (*trim(close + 1)) {
+            rfail(st, NULL, NULL, "unexpected text after the section header: '%s'", t);
+            return NULL;
+        }
+        *close = '\0';
+        char *name = trim(t + 1);
+        if (!*name) {
+            rfail(st, NULL, NULL, "%s", "empty section name '[]'");
+            return NULL;
+        }
+        if (!open_section(st, name))
+            return NULL;
+        snprintf(str, (size_t)num, "[%s]", name);
+        return str;
+    }
+    snprintf(str, (size_t)num, "%s", t);
+    return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    (void)section;   /* inih truncates long section names: we track our own */
+    reader_state *st = user;
+    cfg *c = st->c;
+    if (st->failed)
+        return 0;
+    if (st->cur_sec < 0)
+        return rfail(st, NULL, name, "%s", "key outside any section (start with [experiment], "
+                     "[data], [zip] or [method.NAME])");
+    const char *sname = c->sec[st->cur_sec].name;
+    if (!name || !*name)
+        return rfail(st, sname, NULL, "%s", "missing key name before '='");
+    int old = find_entry(c, st->cur_sec, name);
+    if (old >= 0) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "duplicate key (first set at line %d)", c->ent[old].line);
+        return rfail(st, sname, name, "%s", msg);
+    }
+    cfg_entry *ne = realloc(c->ent, (size_t)(c->nent + 1) * sizeof *ne);
+    if (!ne)
+        return rfail(st, NULL, NULL, "%s", "out of memory");
+    c->ent = ne;
+    cfg_entry *e = &c->ent[c->nent];
+    memset(e, 0, sizeof *e);
+    e->sec = st->cur_sec;
+    e->key = xstrdup(name);
+    e->raw = xstrdup(value ? value : "");
+    e->line = st->lineno;
+    e->group = -1;
+    c->nent++;
+    if (!e->key || !e->raw)
+        return rfail(st, NULL, NULL, "%s", "out of memory");
+    return 1;
+}
+
+/* ---------- validation ---------- */
+
+/* Split e->raw into validated, normalised values. list = 0: a single value. */
+static int parse_values(cfg *c, cfg_entry *e, const param_spec *s, int list, char *err,
+                        size_t errlen)
+{
+    const char *sname = c->sec[e->sec].name;
+    char *copy = xstrdup(e->raw);
+    if (!copy) {
+        seterr(err, errlen, c->path, e->line, NULL, NULL, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    if (!*trim(copy)) {
+        seterr(err, errlen, c->path, e->line, sname, e->key, "empty value%s",
+               list ? " (a sweep axis needs at least one value)" : "");
+        goto out;
+    }
+    if (list && strchr("[({\"'", copy[0])) {
+        seterr(err, errlen, c->path, e->line, sname, e->key,
+               "'%s': write lists as plain comma lists (a, b, c), without brackets or quotes",
+               e->raw);
+        goto out;
+    }
+    int cap = 1;
+    if (list)
+        for (const char *p = copy; *p; p++)
+            cap += *p == ',';
+    e->v = calloc((size_t)cap, sizeof *e->v);
+    if (!e->v)
+        goto out;
+    char *p = copy;
+    for (int k = 0; k < cap; k++) {
+        char *comma = list ? strchr(p, ',') : NULL;
+        if (comma)
+            *comma = '\0';
+        char *item = trim(p);
+        if (!*item) {
+            seterr(err, errlen, c->path, e->line, sname, e->key,
+                   k == cap - 1 && cap > 1 ? "'%s': list ends with a comma (empty last value)"
+                                           : "'%s': empty value in the list (element %d)",
+                   e->raw, k + 1);
+            goto out;
+        }
+        char msg[256];
+        if (param_check_value(s, item, msg, sizeof msg) != 0) {
+            if (cap > 1)
+                seterr(err, errlen, c->path, e->line, sname, e->key, "element %d of the list: %s",
+                       k + 1, msg);
+            else
+                seterr(err, errlen, c->path, e->line, sname, e->key, "%s", msg);
+            goto out;
+        }
+        char norm[256];
+        normalise(s, item, norm, sizeof norm);
+        for (int j = 0; j < e->nv; j++)
+            if (strcmp(e->v[j], norm) == 0) {
+                seterr(err, errlen, c->path, e->line, sname, e->key,
+                       "value '%s' appears twice in the list", item);
+                goto out;
+            }
+        if (!(e->v[e->nv++] = xstrdup(norm)))
+            goto out;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+static int unknown_key(const cfg *c, const cfg_entry *e, const param_spec *table, char *err,
+                       size_t errlen)
+{
+    const char *sname = c->sec[e->sec].name;
+    const char *near = param_nearest(table, e->key);
+    if (near)
+        seterr(err, errlen, c->path, e->line, sname, e->key, "unknown key; did you mean '%s'?",
+               near);
+    else
+        seterr(err, errlen, c->path, e->line, sname, e->key, "unknown key");
+    return -1;
+}
+
+static int check_entry(cfg *c, cfg_entry *e, char *err, size_t errlen)
+{
+    cfg_section *s = &c->sec[e->sec];
+    const param_spec *table = section_table(c, e->sec), *spec;
+    switch (s->kind) {
+    case SEC_EXPERIMENT:
+        if (!(spec = param_find(table, e->key)))
+            return unknown_key(c, e, table, err, errlen);
+        if (strcmp(e->key, "seed") == 0 || strcmp(e->key, "replicates") == 0)
+            if (strchr(e->raw, ',')) {
+                seterr(err, errlen, c->path, e->line, s->name, e->key, "'%s': cannot be a list "
+                       "(sweep axes belong in [data] or [method.NAME])", e->raw);
+                return -1;
+            }
+        return parse_values(c, e, spec, 0, err, errlen);
+    case SEC_DATA:
+        if (!(spec = param_find(table, e->key))) {
+            const char *srcs = cfg_data_key_sources(e->key);
+            if (srcs) {
+                seterr(err, errlen, c->path, e->line, s->name, e->key,
+                       "not a key of source = %s (it belongs to source = %s)", c->source, srcs);
+                return -1;
+            }
+            return unknown_key(c, e, table, err, errlen);
+        }
+        if (strcmp(e->key, "source") == 0 && strchr(e->raw, ',')) {
+            seterr(err, errlen, c->path, e->line, s->name, e->key,
+                   "'%s': the data source cannot be a sweep axis", e->raw);
+            return -1;
+        }
+        return parse_values(c, e, spec, 1, err, errlen);
+    case SEC_METHOD:
+        if (!(spec = param_find(table, e->key)))
+            return unknown_key(c, e, table, err, errlen);
+        return parse_values(c, e, spec, 1, err, errlen);
+    case SEC_ZIP:
+        if (strncmp(e->key, "axes", 4) != 0) {
+            seterr(err, errlen, c->path, e->line, s->name, e->key,
+                   "unknown key; [zip] takes 'axes = key1, key2, ...' (or axes2, axes_dims, ... "
+                   "for more groups)");
+            return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* Resolve the [zip] groups and number every section's axis groups. */
+static int resolve_axes(cfg *c, char *err, size_t errlen)
+{
+    int zsec = find_section(c, "zip");
+    int ngroup_total = 0;
+    int *gid_of_zip = NULL;   /* entry index -> zip group id (per zip key), -1 */
+    int rc = -1;
+    gid_of_zip = malloc((size_t)(c->nent ? c->nent : 1) * sizeof *gid_of_zip);
+    if (!gid_of_zip)
+        goto out;
+    for (int k = 0; k < c->nent; k++)
+        gid_of_zip[k] = -1;
+    for (int z = 0; zsec >= 0 && z < c->nent; z++) {
+        cfg_entry *ze = &c->ent[z];
+        if (ze->sec != zsec)
+            continue;
+        char *copy = xstrdup(ze->raw);
+        if (!copy)
+            goto out;
+        char *p = copy;
+        int first = -1, count = 0;
+        if (!*trim(copy)) {
+            seterr(err, errlen, c->path, ze->line, "zip", ze->key, "empty list of axes");
+            free(copy);
+            goto out;
+        }
+        for (;;) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = '\0';
+            char *name = trim(p);
+            char secname[128], key[128];
+            int bad = 0;
+            if (!*name) {
+                seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                       "'%s': empty name in the list", ze->raw);
+                bad = 1;
+            } else if (strncmp(name, "method.", 7) == 0 && strrchr(name, '.') > name + 7) {
+                const char *dot = strrchr(name, '.');
+                snprintf(secname, sizeof secname, "%.*s", (int)(dot - name), name);
+                snprintf(key, sizeof key, "%s", dot + 1);
+            } else {
+                snprintf(secname, sizeof secname, "data");
+                snprintf(key, sizeof key, "%s", strncmp(name, "data.", 5) == 0 ? name + 5 : name);
+            }
+            int s = -1, e = -1;
+            if (!bad) {
+                s = find_section(c, secname);
+                const param_spec *table = s >= 0 ? section_table(c, s)
+                                          : strcmp(secname, "data") == 0 ? cfg_data_keys(c->source)
+                                                                         : NULL;
+                if (strcmp(secname, "data") != 0 && s < 0) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'%s': there is no section [%s]", name, secname);
+                    bad = 1;
+                } else if (!param_find(table, key)) {
+                    const char *near = param_nearest(table, key);
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'%s' is not a key of [%s]%s%s%s", name, secname,
+                           near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+                    bad = 1;
+                } else if (s < 0 || (e = find_entry(c, s, key)) < 0) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'%s' is not set in [%s]: only keys given as comma lists can be zipped",
+                           name, secname);
+                    bad = 1;
+                } else if (strcmp(key, "source") == 0) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'source' cannot be a sweep axis");
+                    bad = 1;
+                } else if (c->ent[e].zip_line) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'%s' is already zipped (at line %d)", name, c->ent[e].zip_line);
+                    bad = 1;
+                } else if (first >= 0 && c->ent[first].sec != s) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "'%s' is in [%s] but '%s' is in [%s]: a [zip] group ties keys of "
+                           "one section", name, secname, c->ent[first].key,
+                           c->sec[c->ent[first].sec].name);
+                    bad = 1;
+                } else if (first >= 0 && c->ent[first].nv != c->ent[e].nv) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "axes of unequal length: '%s' has %d values, '%s' has %d", name,
+                           c->ent[e].nv, c->ent[first].key, c->ent[first].nv);
+                    bad = 1;
+                }
+            }
+            if (bad) {
+                free(copy);
+                goto out;
+            }
+            c->ent[e].zip_line = ze->line;
+            gid_of_zip[e] = ngroup_total;
+            if (first < 0)
+                first = e;
+            count++;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+        free(copy);
+        ngroup_total++;
+    }
+    /* number the axis groups per section, in file order of their first key */
+    int *sec_gid = malloc((size_t)(ngroup_total ? ngroup_total : 1) * sizeof *sec_gid);
+    if (!sec_gid)
+        goto out;
+    for (int g = 0; g < ngroup_total; g++)
+        sec_gid[g] = -1;
+    for (int k = 0; k < c->nent; k++) {
+        cfg_entry *e = &c->ent[k];
+        cfg_section *s = &c->sec[e->sec];
+        if (s->kind != SEC_DATA && s->kind != SEC_METHOD)
+            continue;
+        if (gid_of_zip[k] < 0 && e->nv <= 1)
+            continue;
+        int g;
+        if (gid_of_zip[k] >= 0 && sec_gid[gid_of_zip[k]] >= 0) {
+            g = sec_gid[gid_of_zip[k]];
+        } else {
+            int *nl = realloc(s->glen, (size_t)(s->ngroups + 1) * sizeof *nl);
+            if (!nl) {
+                free(sec_gid);
+                goto out;
+            }
+            s->glen = nl;
+            g = s->ngroups++;
+            s->glen[g] = e->nv;
+            if (gid_of_zip[k] >= 0)
+                sec_gid[gid_of_zip[k]] = g;
+        }
+        e->group = g;
+    }
+    free(sec_gid);
+    rc = 0;
+out:
+    if (rc != 0 && err && !*err)
+        seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
+    free(gid_of_zip);
+    return rc;
+}
+
+static double section_combos(const cfg *c, int sec)
+{
+    double n = 1;
+    if (sec < 0)
+        return 1;
+    for (int g = 0; g < c->sec[sec].ngroups; g++)
+        n *= c->sec[sec].glen[g];
+    return n;
+}
+
+/* Resolved key/values of section sec for combination ci (odometer, last group fastest),
+ * defaults filled from table. */
+static int section_kv(const cfg *c, int sec, long ci, const param_spec *table, kvset *kv)
+{
+    kv_init(kv);
+    if (sec >= 0) {
+        const cfg_section *s = &c->sec[sec];
+        int digit[256];
+        int ng = s->ngroups < 256 ? s->ngroups : 256;
+        for (int g = ng - 1; g >= 0; g--) {
+            digit[g] = (int)(ci % s->glen[g]);
+            ci /= s->glen[g];
+        }
+        for (int k = 0; k < c->nent; k++) {
+            const cfg_entry *e = &c->ent[k];
+            if (e->sec != sec)
+                continue;
+            const char *v = e->group >= 0 && e->group < ng ? e->v[digit[e->group]] : e->v[0];
+            if (kv_set(kv, e->key, v) != 0)
+                goto oom;
+        }
+    }
+    if (kv_fill_defaults(kv, table) != 0)
+        goto oom;
+    return 0;
+oom:
+    kv_free(kv);
+    return -1;
+}
+
+/* " (in the cell with a = 1, b = 2)" for the axis keys of section sec in kv. */
+static void describe_combo(const cfg *c, int sec, const kvset *kv, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    if (sec < 0)
+        return;
+    for (int k = 0; k < c->nent && at < n; k++) {
+        const cfg_entry *e = &c->ent[k];
+        if (e->sec != sec || e->group < 0)
+            continue;
+        at += (size_t)snprintf(buf + at, n - at, "%s%s = %s", at ? ", " : " (in the cell with ",
+                               e->key, kv_str(kv, e->key, "?"));
+    }
+    if (at && at < n)
+        snprintf(buf + at, n - at, ")");
+}
+
+static int choice_index(const char *choices, const char *v)
+{
+    int k = 0;
+    size_t lv = strlen(v);
+    for (const char *p = choices; p;) {
+        size_t l = strcspn(p, "|");
+        if (l == lv && strncmp(p, v, l) == 0)
+            return k;
+        p = p[l] ? p + l + 1 : NULL;
+        k++;
+    }
+    return 0;
+}
+
+static void fill_synth(const kvset *d, synth_params *p)
+{
+    synth_params_default(p);
+    const param_spec *t = cfg_data_keys("synthetic");
+#define CH(key) choice_index(param_find(t, key)->choices, kv_str(d, key, ""))
+    p->n_obs = kv_int(d, "n_obs", p->n_obs);
+    p->obs_per_user = kv_real(d, "obs_per_user", p->obs_per_user);
+    p->obs_per_item = kv_real(d, "obs_per_item", p->obs_per_item);
+    p->user_intrinsic_dim = (int)kv_int(d, "user_intrinsic_dim", p->user_intrinsic_dim);
+    p->item_intrinsic_dim = (int)kv_int(d, "item_intrinsic_dim", p->item_intrinsic_dim);
+    p->user_ambient_dim = (int)kv_int(d, "user_ambient_dim", p->user_ambient_dim);
+    p->item_ambient_dim = (int)kv_int(d, "item_ambient_dim", p->item_ambient_dim);
+    if (kv_get(d, "manifold"))
+        p->manifold = (synth_manifold)CH("manifold");
+    p->ambient_noise = kv_real(d, "ambient_noise", p->ambient_noise);
+    if (kv_get(d, "truth"))
+        p->truth = (synth_truth_kind)CH("truth");
+    p->truth_levels = (int)kv_int(d, "truth_levels", p->truth_levels);
+    p->beta = kv_real(d, "beta", p->beta);
+    p->truth_dim = (int)kv_int(d, "truth_dim", p->truth_dim);
+    p->noise = kv_real(d, "noise", p->noise);
+    if (kv_get(d, "noise_dist"))
+        p->noise_dist = (synth_noise_dist)CH("noise_dist");
+    p->noise_df = kv_real(d, "noise_df", p->noise_df);
+    p->stars = (int)kv_int(d, "stars", p->stars);
+    if (kv_get(d, "sampling"))
+        p->sampling = (synth_sampling)CH("sampling");
+    p->zipf_s = kv_real(d, "zipf_s", p->zipf_s);
+    p->mnar_strength = kv_real(d, "mnar_strength", p->mnar_strength);
+    p->test_cold_pairs = kv_int(d, "test_cold_pairs", p->test_cold_pairs);
+    p->test_warm_pairs = kv_int(d, "test_warm_pairs", p->test_warm_pairs);
+    p->valid_fraction = kv_real(d, "valid_fraction", p->valid_fraction);
+    p->cold_list_size = (int)kv_int(d, "cold_list_size", p->cold_list_size);
+#undef CH
+}
+
+/* The line to blame for key in section sec: the key's own line, else the section header. */
+static int blame_line(const cfg *c, int sec, const char *key)
+{
+    if (sec < 0)
+        return 0;
+    int e = key ? find_entry(c, sec, key) : -1;
+    return e >= 0 ? c->ent[e].line : c->sec[sec].line;
+}
+
+static int check_synth(const cfg *c, int dsec, const kvset *kv, char *err, size_t errlen)
+{
+    synth_params p;
+    fill_synth(kv, &p);
+    const char *bad = NULL;
+    char msg[512];
+    msg[0] = '\0';
+    if (synth_params_check(&p, &bad, msg, sizeof msg) == 0)
+        return 0;
+    char where[512];
+    describe_combo(c, dsec, kv, where, sizeof where);
+    seterr(err, errlen, c->path, blame_line(c, dsec, bad), "data", bad, "%s%s", msg, where);
+    return -1;
+}
+
+static int check_semantics(cfg *c, char *err, size_t errlen)
+{
+    int dsec = find_section(c, "data");
+    const param_spec *dtab = cfg_data_keys(c->source);
+    double nd = section_combos(c, dsec), ncells = 0, nm = 0;
+    /* required keys (user_features / item_features have no default but are optional) */
+    for (const param_spec *s = dtab; s->name; s++)
+        if (!s->def && strcmp(s->name, "user_features") != 0 &&
+            strcmp(s->name, "item_features") != 0 && (dsec < 0 || find_entry(c, dsec, s->name) < 0)) {
+            seterr(err, errlen, c->path, dsec >= 0 ? c->sec[dsec].line : 0, "data", s->name,
+                   "required with source = %s", c->source);
+            return -1;
+        }
+    for (int k = 0; k < c->nsec; k++) {
+        cfg_section *s = &c->sec[k];
+        if (s->kind != SEC_METHOD)
+            continue;
+        nm += section_combos(c, k);
+        for (const param_spec *p = s->method->params; p && p->name; p++)
+            if (!p->def && find_entry(c, k, p->name) < 0) {
+                seterr(err, errlen, c->path, s->line, s->name, p->name, "required key is missing");
+                return -1;
+            }
+        if (s->method->needs_truth && strcmp(c->source, "synthetic") != 0) {
+            seterr(err, errlen, c->path, s->line, s->name, NULL,
+                   "method '%s' needs synthetic data (the truth R*), but source = %s",
+                   s->method->name, c->source);
+            return -1;
+        }
+    }
+    ncells = nd * (nm > 0 ? nm : 1) * c->replicates;
+    if (ncells > CFG_MAX_CELLS) {
+        seterr(err, errlen, c->path, 0, NULL, NULL, "the sweep has %.0f cells (the limit is %d)",
+               ncells, CFG_MAX_CELLS);
+        return -1;
+    }
+    if (strcmp(c->source, "synthetic") == 0)
+        for (long ci = 0; ci < (long)nd; ci++) {
+            kvset kv;
+            if (section_kv(c, dsec, ci, dtab, &kv) != 0) {
+                seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
+                return -1;
+            }
+            int rc = check_synth(c, dsec, &kv, err, errlen);
+            kv_free(&kv);
+            if (rc != 0)
+                return -1;
+        }
+    for (int k = 0; k < c->nsec; k++) {
+        cfg_section *s = &c->sec[k];
+        if (s->kind != SEC_METHOD || !s->method->check_parameter)
+            continue;
+        long n = (long)section_combos(c, k);
+        for (long ci = 0; ci < n; ci++) {
+            kvset kv;
+            if (section_kv(c, k, ci, s->method->params, &kv) != 0) {
+                seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
+                return -1;
+            }
+            const char *bad = NULL;
+            const char *msg = s->method->check_parameter(&kv, &bad);
+            if (msg) {
+                char where[512];
+                describe_combo(c, k, &kv, where, sizeof where);
+                seterr(err, errlen, c->path, blame_line(c, k, bad), s->name, bad, "%s%s", msg,
+                       where);
+                kv_free(&kv);
+                return -1;
+            }
+            kv_free(&kv);
+        }
+    }
+    return 0;
+}
+
+/* ---------- load ---------- */
+
+static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        seterr(err, errlen, path, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        if (cap >= CFG_MAX_FILE) {
+            fclose(f);
+            free(b);
+            seterr(err, errlen, path, 0, NULL, NULL, "file too large for a config (over %d bytes)",
+                   CFG_MAX_FILE);
+            return -1;
+        }
+        char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (b && !bad)
+        b[n] = '\0';   /* n < cap here */
+    if (!b || bad) {
+        free(b);
+        seterr(err, errlen, path, 0, NULL, NULL, b ? "read error" : "out of memory");
+        return -1;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+static char *basename_noext(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    char *s = xstrdup(b);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n > 4 && strcmp(s + n - 4, ".ini") == 0)
+        s[n - 4] = '\0';
+    return s;
+}
+
+int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    cfg *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = xstrdup(path))) {
+        free(c);
+        seterr(err, errlen, path, 0, NULL, NULL, "out of memory");
+        return -1;
+    }
+    c->seed = 1;
+    c->replicates = 1;
+    snprintf(c->source, sizeof c->source, "synthetic");
+    char *buf = NULL;
+    size_t len = 0;
+    if (read_file(path, &buf, &len, err, errlen) != 0)
+        goto fail;
+    reader_state st = {.c = c, .buf = buf, .len = len, .cur_sec = -1, .err = err, .errlen = errlen};
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        st.pos = 3;
+    int rc = ini_parse_stream(reader, &st, handler, &st);
+    if (rc != 0 && (!st.failed || (rc > 0 && rc < st.fail_line))) {
+        /* a syntax error inih found itself: a line with neither [section] nor key = value */
+        if (rc > 0) {
+            const char *p;
+            int line = 1;
+            for (p = buf; *p && line < rc; p++)
+                line += *p == '\n';
+            size_t n = strcspn(p, "\r\n");
+            char text[64];
+            snprintf(text, sizeof text, "%.*s", (int)(n < 60 ? n : 60), p);
+            seterr(err, errlen, path, rc, NULL, NULL,
+                   "expected '[section]' or 'key = value', got '%s'", trim(text));
+        } else {
+            seterr(err, errlen, path, 0, NULL, NULL, "cannot parse (inih error %d)", rc);
+        }
+        goto fail;
+    }
+    if (st.failed)
+        goto fail;
+    /* [data] source first: the accepted keys depend on it */
+    int dsec = find_section(c, "data");
+    int se = dsec >= 0 ? find_entry(c, dsec, "source") : -1;
+    if (se >= 0) {
+        if (check_entry(c, &c->ent[se], err, errlen) != 0)
+            goto fail;
+        snprintf(c->source, sizeof c->source, "%s", c->ent[se].v[0]);
+    }
+    for (int k = 0; k < c->nent; k++)
+        if (k != se && check_entry(c, &c->ent[k], err, errlen) != 0)
+            goto fail;
+    int esec = find_section(c, "experiment");
+    for (int k = 0; esec >= 0 && k < c->nent; k++) {
+        cfg_entry *e = &c->ent[k];
+        if (e->sec != esec)
+            continue;
+        if (!strcmp(e->key, "seed"))
+            c->seed = (uint64_t)strtoll(e->v[0], NULL, 10);
+        else if (!strcmp(e->key, "replicates"))
+            c->replicates = (int)strtol(e->v[0], NULL, 10);
+        else if (!strcmp(e->key, "name") && !(c->name = xstrdup(e->v[0])))
+            goto oom;
+        else if (!strcmp(e->key, "output") && !(c->output = xstrdup(e->v[0])))
+            goto oom;
+        else if (!strcmp(e->key, "description") && !(c->description = xstrdup(e->v[0])))
+            goto oom;
+    }
+    if (!c->name && !(c->name = basename_noext(path)))
+        goto oom;
+    if (!c->output) {
+        size_t n = strlen(c->name) + 16;
+        if (!(c->output = malloc(n)))
+            goto oom;
+        snprintf(c->output, n, "results/%s.h5", c->name);
+    }
+    if (!c->description && !(c->description = xstrdup("")))
+        goto oom;
+    if (resolve_axes(c, err, errlen) != 0)
+        goto fail;
+    if (check_semantics(c, err, errlen) != 0)
+        goto fail;
+    free(buf);
+    *out = c;
+    return 0;
+oom:
+    seterr(err, errlen, path, 0, NULL, NULL, "out of memory");
+fail:
+    free(buf);
+    cfg_free(c);
+    return -1;
+}
+
+void cfg_free(cfg *c)
+{
+    if (!c)
+        return;
+    for (int k = 0; k < c->nent; k++) {
+        for (int j = 0; j < c->ent[k].nv; j++)
+            free(c->ent[k].v[j]);
+        free(c->ent[k].v);
+        free(c->ent[k].key);
+        free(c->ent[k].raw);
+    }
+    for (int k = 0; k < c->nsec; k++) {
+        free(c->sec[k].name);
+        free(c->sec[k].glen);
+    }
+    free(c->ent);
+    free(c->sec);
+    free(c->path);
+    free(c->name);
+    free(c->output);
+    free(c->description);
+    free(c);
+}
+
+const char *cfg_path(const cfg *c) { return c->path; }
+const char *cfg_name(const cfg *c) { return c->name; }
+uint64_t cfg_seed(const cfg *c) { return c->seed; }
+int cfg_replicates(const cfg *c) { return c->replicates; }
+const char *cfg_output(const cfg *c) { return c->output; }
+const char *cfg_description(const cfg *c) { return c->description; }
+const char *cfg_source(const cfg *c) { return c->source; }
+
+int cfg_line_of(const cfg *c, const char *section, const char *key)
+{
+    int s = find_section(c, section);
+    if (s < 0)
+        return 0;
+    if (!key || !*key)
+        return c->sec[s].line;
+    int e = find_entry(c, s, key);
+    return e >= 0 ? c->ent[e].line : 0;
+}
+
+int cfg_n_methods(const cfg *c)
+{
+    int n = 0;
+    for (int k = 0; k < c->nsec; k++)
+        n += c->sec[k].kind == SEC_METHOD;
+    return n;
+}
+
+const char *cfg_method_name(const cfg *c, int k)
+{
+    for (int j = 0; j < c->nsec; j++)
+        if (c->sec[j].kind == SEC_METHOD && k-- == 0)
+            return c->sec[j].method->name;
+    return NULL;
+}
+
+int cfg_axes(const cfg *c, const char *method, const char **names, int max)
+{
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char sname[64];
+        if (pass == 0)
+            snprintf(sname, sizeof sname, "data");
+        else if (method)
+            snprintf(sname, sizeof sname, "method.%s", method);
+        else
+            break;
+        int s = find_section(c, sname);
+        for (int k = 0; s >= 0 && k < c->nent; k++)
+            if (c->ent[k].sec == s && c->ent[k].group >= 0) {
+                if (n < max)
+                    names[n] = c->ent[k].key;
+                n++;
+            }
+    }
+    return n;
+}
+
+/* ---------- expansion ---------- */
+
+static int append(char **buf, size_t *len, size_t *cap, const char *a, const char *b,
+                  const char *c3)
+{
+    size_t need = strlen(a) + strlen(b) + strlen(c3) + 1;
+    if (*len + need + 1 > *cap) {
+        size_t nc = (*cap + need) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    *len += (size_t)sprintf(*buf + *len, "%s%s%s", a, b, c3);
+    return 0;
+}
+
+static int build_cell(const cfg *c, cfg_cell *cell, const kvset *data, int replicate,
+                      int msec, long mci)
+{
+    memset(cell, 0, sizeof *cell);
+    kv_init(&cell->data);
+    kv_init(&cell->method_params);
+    kv_init(&cell->all);
+    cell->replicate = replicate;
+    if (kv_copy(&cell->data, data) != 0)
+        return -1;
+    if (msec >= 0) {
+        const cfg_section *s = &c->sec[msec];
+        snprintf(cell->method, sizeof cell->method, "%s", s->method->name);
+        kv_free(&cell->method_params);
+        if (section_kv(c, msec, mci, s->method->params, &cell->method_params) != 0)
+            return -1;
+    }
+    char num[64], full[256];
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+    for (int k = 0; k < data->n; k++)
+        if (append(&text, &len, &cap, "data.", data->key[k], "=") ||
+            append(&text, &len, &cap, data->val[k], "\n", ""))
+            goto out;
+    snprintf(num, sizeof num, "%llu", (unsigned long long)c->seed);
+    if (append(&text, &len, &cap, "experiment.seed=", num, "\n") ||
+        append(&text, &len, &cap, "method=", cell->method, "\n"))
+        goto out;
+    for (int k = 0; k < cell->method_params.n; k++)
+        if (append(&text, &len, &cap, "method.", cell->method_params.key[k], "=") ||
+            append(&text, &len, &cap, cell->method_params.val[k], "\n", ""))
+            goto out;
+    snprintf(num, sizeof num, "%d", replicate);
+    if (append(&text, &len, &cap, "replicate=", num, "\n"))
+        goto out;
+    cell->canonical = text;
+    text = NULL;
+    uint64_t h = fmix64(fnv1a(cell->canonical));
+    snprintf(cell->key, sizeof cell->key, "%016llx", (unsigned long long)h);
+    cell->data_seed = data_seed_of(c->seed, replicate);
+    cell->train_seed = train_seed_of(c->seed, h);
+    /* everything a results file stores as config */
+    if (kv_set(&cell->all, "experiment.name", c->name) ||
+        kv_set(&cell->all, "experiment.seed", (snprintf(num, sizeof num, "%llu",
+                                                        (unsigned long long)c->seed), num)) ||
+        kv_set(&cell->all, "experiment.replicates",
+               (snprintf(num, sizeof num, "%d", c->replicates), num)) ||
+        kv_set(&cell->all, "method", cell->method))
+        goto out;
+    for (int k = 0; k < data->n; k++) {
+        snprintf(full, sizeof full, "data.%s", data->key[k]);
+        if (kv_set(&cell->all, full, data->val[k]))
+            goto out;
+    }
+    for (int k = 0; k < cell->method_params.n; k++) {
+        snprintf(full, sizeof full, "method.%s", cell->method_params.key[k]);
+        if (kv_set(&cell->all, full, cell->method_params.val[k]))
+            goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    return rc;
+}
+
+int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
+{
+    *cells = NULL;
+    *ncells = 0;
+    int dsec = find_section(c, "data");
+    const param_spec *dtab = cfg_data_keys(c->source);
+    long nd = (long)section_combos(c, dsec);
+    long per_data = 0;
+    for (int k = 0; k < c->nsec; k++)
+        if (c->sec[k].kind == SEC_METHOD)
+            per_data += (long)section_combos(c, k);
+    if (per_data == 0)
+        per_data = 1;   /* no method: data-only cells (gen, intdim) */
+    long total = nd * c->replicates * per_data;
+    if (total > CFG_MAX_CELLS) {
+        seterr(err, errlen, c->path, 0, NULL, NULL, "the sweep has %ld cells (the limit is %d)",
+               total, CFG_MAX_CELLS);
+        return -1;
+    }
+    cfg_cell *out = calloc((size_t)total, sizeof *out);
+    if (!out)
+        goto oom;
+    int n = 0, nmeth = cfg_n_methods(c);
+    for (long di = 0; di < nd; di++) {
+        kvset data;
+        if (section_kv(c, dsec, di, dtab, &data) != 0)
+            goto oom;
+        for (int r = 0; r < c->replicates; r++) {
+            if (nmeth == 0) {
+                if (build_cell(c, &out[n], &data, r, -1, 0) != 0) {
+                    n++;
+                    kv_free(&data);
+                    goto oom;
+                }
+                out[n].index = n;
+                n++;
+                continue;
+            }
+            for (int k = 0; k < c->nsec; k++) {
+                if (c->sec[k].kind != SEC_METHOD)
+                    continue;
+                long nmc = (long)section_combos(c, k);
+                for (long mc = 0; mc < nmc; mc++) {
+                    if (build_cell(c, &out[n], &data, r, k, mc) != 0) {
+                        n++;
+                        kv_free(&data);
+                        goto oom;
+                    }
+                    out[n].index = n;
+                    n++;
+                }
+            }
+        }
+        kv_free(&data);
+    }
+    *cells = out;
+    *ncells = n;
+    return 0;
+oom:
+    cfg_cells_free(out, out ? n : 0);
+    seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory expanding the sweep");
+    return -1;
+}
+
+void cfg_cells_free(cfg_cell *cells, int n)
+{
+    if (!cells)
+        return;
+    for (int k = 0; k < n; k++) {
+        kv_free(&cells[k].data);
+        kv_free(&cells[k].method_params);
+        kv_free(&cells[k].all);
+        free(cells[k].canonical);
+    }
+    free(cells);
+}
+
+int cfg_cell_synth_params(const cfg *c, const cfg_cell *cell, synth_params *p, char *err,
+                          size_t errlen)
+{
+    const char *src = kv_str(&cell->data, "source", "synthetic");
+    int dsec = find_section(c, "data");
+    if (strcmp(src, "synthetic") != 0) {
+        seterr(err, errlen, c->path, blame_line(c, dsec, "source"), "data", "source",
+               "'%s' is not synthetic data", src);
+        return -1;
+    }
+    fill_synth(&cell->data, p);
+    p->seed = cell->data_seed;
+    const char *bad = NULL;
+    char msg[512];
+    msg[0] = '\0';
+    if (synth_params_check(p, &bad, msg, sizeof msg) != 0) {
+        seterr(err, errlen, c->path, blame_line(c, dsec, bad), "data", bad, "%s", msg);
+        return -1;
+    }
+    return 0;
+}
