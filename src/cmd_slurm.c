@@ -172,9 +172,9 @@ static int find_templates(const char *given, char *dir, size_t n)
     }
     for (int k = 0; k < nc; k++) {
         char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/array.sbatch", cand[k]);
+        snprintf(p, sizeof p, "%.4000s/array.sbatch", cand[k]);
         if (access(p, R_OK) == 0) {
-            snprintf(dir, n, "%s", cand[k]);
+            snprintf(dir, n, "%.4000s", cand[k]);
             return 0;
         }
     }
@@ -331,7 +331,7 @@ int cmd_slurm(int argc, char **argv)
     if (dir)
         snprintf(sdir, sizeof sdir, "%s", dir);
     else
-        snprintf(sdir, sizeof sdir, "%s.slurm", stem);
+        snprintf(sdir, sizeof sdir, "%.4000s.slurm", stem);
     if (find_templates(templates, tdir, sizeof tdir) != 0) {
         fprintf(stderr, "t2rec slurm: cannot find the templates (array.sbatch, merge.sbatch); "
                         "give --templates DIR\n");

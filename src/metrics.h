@@ -4,8 +4,22 @@
  * RMSE/MAE against observed ratings, and ranking on test_cold (per test user, the candidate
  * set is that user's pairs in the split): NDCG@k with the oracle as graded relevance,
  * recall@k against the oracle's top-k, regret@k = (oracle value of the oracle's top-k minus
- * that of the predicted top-k) / k.
+ * that of the predicted top-k) / min(k, n_u).
  * Real data: RMSE, MAE on the test split; precision/recall/MAP@k with relevance rating >= 4.
+ *
+ * Ranking conventions (metrics.c):
+ *   - candidates of user u = u's pairs in the split (n_u of them); users with n_u < 2 are
+ *     skipped; with n_u < k every "@k" uses kk = min(k, n_u) (NDCG's ideal DCG too);
+ *   - rankings sort by score descending, ties broken by item id ascending (then split
+ *     position); the ideal/oracle ranking uses the same rule on the oracle values;
+ *   - NDCG: graded relevance rel = oracle - (min oracle over u's candidates) >= 0, gain = rel,
+ *     discount 1/log2(rank+1); users whose candidates all have the same oracle are skipped;
+ *   - recall vs oracle = |pred top-kk  ∩  oracle top-kk| / kk;
+ *   - precision@k = hits in top-kk / kk (users with no relevant item count, as 0);
+ *     recall@k = hits / n_rel; AP@k = sum over relevant ranks r <= kk of precision@r,
+ *     / min(k, n_rel); users with no relevant item are skipped for recall and MAP;
+ *   - values are means over the users not skipped: NaN when none is left, or when a
+ *     prediction is not finite.
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -41,7 +55,13 @@ double metric_map_at_k(const ds_split *s, const double *pred, double threshold, 
 
 /* All SPEC section 6 metrics of a trained model on d, with the names of SPEC section 7
  * (excess_risk_cold, ..., regret_at_10 for synthetic data; rmse, mae, precision_at_10,
- * recall_at_10, map_at_10 for real data). Returns 0, -1 on allocation failure. */
+ * recall_at_10, map_at_10 for real data). Returns 0, -1 on allocation failure.
+ * Synthetic: excess_risk_{cold,warm} (vs oracle), rmse_/mae_{cold,warm} (vs ratings),
+ * ndcg_at_10, recall_at_10 (vs the oracle's top 10), regret_at_10 on test_cold.
+ * Real: rmse, mae, precision_at_10, recall_at_10, map_at_10 on test_warm (relevant: rating
+ * >= 4), plus rmse_cold, mae_cold when test_cold is not empty (cold_users split).
+ * An empty split adds none of its metrics; a ranking metric with no eligible user is not
+ * added; non-finite predictions on a split make all of its metrics NaN. */
 int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, metric_set *out);
 
 #endif

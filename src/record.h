@@ -14,7 +14,7 @@ typedef struct {
     kvset config;            /* full resolved config: "experiment.name", "data.n_obs", ...,
                                 "method" (the method name), "method.depth", ... */
     char status[8];          /* "ok" or "failed" */
-    char *reason;            /* failure reason ("" when ok) */
+    char *reason;            /* failure reason ("" when ok; NULL is read as "") */
     metric_set metrics;
     double fit_seconds;
     int epochs_run;
@@ -24,6 +24,11 @@ typedef struct {
 } cell_record;
 
 void record_init(cell_record *r);
-void record_free(cell_record *r);
+void record_free(cell_record *r);     /* frees everything and leaves r initialised (empty) */
+/* Deep copy: dst is overwritten (not freed first; pass an initialised or garbage record).
+ * 0, or -1 on allocation failure (dst is then left initialised and empty). */
+int record_copy(cell_record *dst, const cell_record *src);
+/* Replace the reason text (copied); 0 or -1 on allocation failure. */
+int record_set_reason(cell_record *r, const char *reason);
 
 #endif

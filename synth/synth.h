@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <gsl/gsl_rng.h>
 
 typedef enum { SYNTH_LINEAR = 0, SYNTH_CURVED = 1 } synth_manifold;
 typedef enum { SYNTH_LACUNARY = 0, SYNTH_BUMPS = 1, SYNTH_SMOOTH = 2 } synth_truth_kind;
@@ -84,7 +85,11 @@ typedef struct {
 /* ---- parameters ---- */
 void synth_params_default(synth_params *p);
 /* Semantic check (d <= D, beta > 0, ...). On error returns -1, *bad_key = the offending key
- * name (as in the config), and a message in err. */
+ * name (as in the config), and a message in err. Limits: truth_levels <= 30; bumps needs
+ * truth_dim * truth_levels * 2^max(d_u, d_i) <= 2^16 (bad_key "truth_levels"); d > D and
+ * curved with D < 2d name the intrinsic dim; train + valid (+ test_warm) must fit in
+ * n_users x n_items distinct pairs (bad_key "n_obs", resp. "test_warm_pairs"). The enum of
+ * the noise distribution is reported as "noise_dist". */
 int synth_params_check(const synth_params *p, const char **bad_key, char *err, size_t errlen);
 int synth_n_users(const synth_params *p);
 int synth_n_items(const synth_params *p);
@@ -93,6 +98,10 @@ int synth_n_items(const synth_params *p);
 uint64_t synth_splitmix64(uint64_t *state);
 uint64_t synth_hash64(uint64_t x);                            /* one splitmix64 finaliser */
 uint64_t synth_stream_seed(uint64_t master, synth_stream purpose);
+/* A gsl_rng_mt19937 seeded from synth_stream_seed(master, purpose) (NULL when out of memory). */
+gsl_rng *synth_rng_new(uint64_t master, synth_stream purpose);
+/* The same from an explicit 64-bit seed (folded to the 32 bits mt19937 uses). */
+gsl_rng *synth_rng_from_seed(uint64_t seed);
 
 /* ---- the truth f*, g* (side 0 = user, 1 = item) ---- */
 synth_truth *synth_truth_new(const synth_params *p, char *err, size_t errlen);
@@ -101,6 +110,11 @@ void synth_truth_free(synth_truth *t);
 void synth_truth_embed(const synth_truth *t, int side, const double *z, double *out);
 double synth_truth_rating(const synth_truth *t, const double *zu, const double *zi);
 void synth_truth_stats(const synth_truth *t, double *mean, double *var, double *kurtosis);
+/* Number of calibration pairs used for the stats and the scaling. */
+#define SYNTH_CALIBRATION_PAIRS (1L << 17)
+/* bumps only: the 64-bit hash of the level-j cell floor(2^j z) of coordinate k (its sign is the
+ * top bit); 0 for the other truths. For tests of the construction (distinct cells, sign balance). */
+uint64_t synth_truth_cell_key(const synth_truth *t, int side, int k, int j, const double *z);
 
 /* ---- manifold embedding ---- */
 typedef struct synth_embedding synth_embedding;
@@ -108,7 +122,40 @@ synth_embedding *synth_embedding_new(int d, int D, synth_manifold m, uint64_t se
 void synth_embedding_free(synth_embedding *e);
 void synth_embed_point(const synth_embedding *e, const double *z, double *x);   /* no noise */
 
+/* ---- sets of (user, item) pairs (open addressing; used for distinct sampling) ---- */
+typedef struct synth_pairset synth_pairset;
+synth_pairset *synth_pairset_new(long expected);
+void synth_pairset_free(synth_pairset *s);
+/* 1 if (u, i) was added, 0 if already present, -1 when out of memory. */
+int synth_pairset_add(synth_pairset *s, int32_t u, int32_t i);
+int synth_pairset_has(const synth_pairset *s, int32_t u, int32_t i);
+long synth_pairset_size(const synth_pairset *s);
+
+/* ---- observed pairs and noise ---- */
+typedef struct synth_sampler synth_sampler;
+/* The sampling law of p over n_users x n_items (rows 0.. of user_z / item_z); r draws the
+ * popularity permutation of the items (nothing for the other laws). */
+synth_sampler *synth_sampler_new(const synth_params *p, int n_users, int n_items,
+                                 const synth_truth *t, const double *user_z, const double *item_z,
+                                 gsl_rng *r);
+void synth_sampler_free(synth_sampler *s);
+/* Draw n pairs, distinct from each other and from those in seen (each is added to seen), with
+ * the sampler's law (force_uniform = 1: uniform law instead). -1 and a message when the
+ * population cannot supply them. */
+int synth_sampler_draw(const synth_sampler *s, gsl_rng *r, int force_uniform, long n,
+                       synth_pairset *seen, int32_t *user, int32_t *item, char *err,
+                       size_t errlen);
+/* One noise draw eps (sd = noise; student_t scaled to that sd). */
+double synth_noise_draw(const synth_params *p, gsl_rng *r);
+/* The observed rating of a pair with truth rstar and noise eps (stars: clamp(round(3+R*+eps))). */
+double synth_observe(const synth_params *p, double rstar, double eps);
+
 /* ---- the whole dataset ---- */
+/* Sizes of the cold population: n_cold_users = ceil(test_cold_pairs / cold_list_size),
+ * n_cold_items = max(cold_list_size, ceil(test_cold_pairs / 20)) (both 0 when test_cold_pairs = 0). */
+int synth_n_cold_users(const synth_params *p);
+int synth_n_cold_items(const synth_params *p);
+long synth_n_valid(const synth_params *p);   /* ceil(valid_fraction * n_obs) */
 int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t errlen);
 void synth_dataset_free(synth_dataset *ds);
 
