@@ -1,0 +1,91 @@
+/* config.h — experiment configs (SPEC section 7): INI parsing with line numbers, validation,
+ * sweep axes, [zip] groups, cell expansion, canonical cell keys and per-cell seeds.
+ *
+ * A config has the sections [experiment], [data], [zip] and [method.NAME] (NAME from the
+ * estimator registry). A comma list in [data] or [method.NAME] is a sweep axis. The cells are
+ * the cartesian product of the axes (axes named together in a [zip] key move together) times
+ * `replicates` times the methods (each with its own axes).
+ *
+ * Expansion order (stable, cell.index follows it):
+ *   data axis groups, the group whose first key comes first in the file varying slowest;
+ *   then the replicate; then the methods in file order; then each method's axis groups (same
+ *   rule). So consecutive cells share a dataset as long as possible.
+ *
+ * Cell key: FNV-1a 64 followed by a splitmix64 finaliser over the canonical text
+ *   sorted "data.KEY=VALUE\n" lines of every resolved data key (defaults filled, numbers
+ *   printed canonically: "1.0", "1" and "1e0" agree), "experiment.seed=S\n", "method=NAME\n",
+ *   sorted "method.KEY=VALUE\n" lines, "replicate=R\n".
+ * experiment.name / output / description are not part of the key.
+ * Seeds: data_seed = hash(master seed, replicate) (shared by all cells of a replicate, so an
+ * n_obs sweep shares the truth), train_seed = hash(master seed, cell key).
+ *
+ * Errors have the form "FILE:LINE: [section] key: message" (LINE 0 when no line applies).
+ * Inline comments start with ';' or '#' at the start of a line or after whitespace.
+ * Lines are limited to CFG_MAX_LINE characters (the limit of Debian's libinih).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "params.h"
+#include "synth.h"
+
+#define CFG_MAX_LINE 199
+
+typedef struct cfg cfg;
+
+/* Parse + validate a config file. 0 ok; -1 bad input with a message in err. */
+int cfg_load(const char *path, cfg **out, char *err, size_t errlen);
+void cfg_free(cfg *c);
+const char *cfg_path(const cfg *c);
+const char *cfg_name(const cfg *c);        /* [experiment] name (default: file basename w/o .ini) */
+uint64_t cfg_seed(const cfg *c);           /* [experiment] seed, default 1 */
+int cfg_replicates(const cfg *c);          /* [experiment] replicates, default 1 */
+const char *cfg_output(const cfg *c);      /* [experiment] output, default results/NAME.h5 */
+const char *cfg_description(const cfg *c); /* [experiment] description, "" if absent */
+const char *cfg_source(const cfg *c);      /* [data] source: synthetic | movielens100k | tsv */
+/* Line of key in section ("data", "experiment", "zip", "method.NAME"); key NULL or "" gives
+ * the section header's line. 0 if absent. */
+int cfg_line_of(const cfg *c, const char *section, const char *key);
+/* Number of [method.NAME] sections and their names in file order. */
+int cfg_n_methods(const cfg *c);
+const char *cfg_method_name(const cfg *c, int k);
+/* Keys of [data] (and of [method.NAME] when method is non-NULL) that are sweep axes: writes up
+ * to max names into names[] (file order) and returns how many there are. */
+int cfg_axes(const cfg *c, const char *method, const char **names, int max);
+
+typedef struct {
+    char key[17];            /* 16 lowercase hex digits */
+    int index;               /* position in the expansion (stable order) */
+    int replicate;           /* 0-based */
+    uint64_t data_seed;      /* hash(master seed, replicate) */
+    uint64_t train_seed;     /* hash(master seed, cell key) */
+    char method[32];         /* "" when the config has no [method.*] section (e.g. for gen) */
+    kvset data;              /* resolved [data] keys, defaults filled */
+    kvset method_params;     /* resolved [method.NAME] keys, defaults filled, no prefix */
+    kvset all;               /* "experiment.name", "experiment.seed", "experiment.replicates",
+                                "data.KEY"..., "method", "method.KEY"... */
+    char *canonical;         /* the text that was hashed */
+} cfg_cell;
+
+int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen);
+void cfg_cells_free(cfg_cell *cells, int n);
+/* Fill synth params from a cell (source = synthetic; seed = cell->data_seed); semantic errors
+ * name FILE:LINE: [data] key. */
+int cfg_cell_synth_params(const cfg *c, const cfg_cell *cell, synth_params *p, char *err,
+                          size_t errlen);
+
+/* ---- key tables (src/data_keys.c) ---- */
+/* [experiment] keys. */
+extern const param_spec cfg_experiment_keys[];
+/* [data] keys accepted with the given source ("synthetic", "movielens100k", "tsv"), including
+ * "source" itself; NULL for an unknown source. Synthetic defaults come from
+ * synth_params_default. */
+const param_spec *cfg_data_keys(const char *source);
+/* Every [data] key of every source (for suggestions); and the sources a key belongs to
+ * ("synthetic", "movielens100k, tsv", ...) or NULL if it is no data key at all. */
+const param_spec *cfg_data_keys_all(void);
+const char *cfg_data_key_sources(const char *key);
+
+#endif

@@ -1,0 +1,187 @@
+/* data_keys.c — the key tables of the [experiment] and [data] sections (types, ranges,
+ * defaults, help). The synthetic knobs take their defaults from synth_params_default, so the
+ * generator stays the one place where a default is decided. */
+#include "config.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BIG 1e9
+
+const param_spec cfg_experiment_keys[] = {
+    {"name", PT_STRING, NULL, 0, 0, NULL, "experiment name (default: the config file's basename)"},
+    {"seed", PT_INT, "1", 0, 9.2e18, NULL, "master seed: data and training seeds derive from it"},
+    {"replicates", PT_INT, "1", 1, 100000, NULL, "independent repetitions of every cell"},
+    {"output", PT_STRING, NULL, 0, 0, NULL, "results file (default: results/NAME.h5)"},
+    {"description", PT_STRING, NULL, 0, 0, NULL, "free text"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+#define SOURCE_KEY {"source", PT_ENUM, "synthetic", 0, 0, "synthetic|movielens100k|tsv", \
+                    "where the ratings come from"}
+#define END_KEY {NULL, 0, NULL, 0, 0, NULL, NULL}
+
+/* The synthetic knobs; defaults (NULL here) are filled from synth_params_default. Order
+ * follows synth_params. */
+enum { NSYNTH = 24 };
+static param_spec synth_keys[NSYNTH + 2] = {
+    SOURCE_KEY,
+    {"n_obs", PT_INT, NULL, 1, BIG, NULL, "|Omega|: number of training pairs"},
+    {"obs_per_user", PT_REAL, NULL, 1e-3, BIG, NULL, "n_users = ceil(n_obs / obs_per_user)"},
+    {"obs_per_item", PT_REAL, NULL, 1e-3, BIG, NULL, "n_items = ceil(n_obs / obs_per_item)"},
+    {"user_intrinsic_dim", PT_INT, NULL, 1, 64, NULL, "d_u: dimension of the user manifold"},
+    {"item_intrinsic_dim", PT_INT, NULL, 1, 64, NULL, "d_i: dimension of the item manifold"},
+    {"user_ambient_dim", PT_INT, NULL, 1, 1000000, NULL, "D_u: user covariate dimension"},
+    {"item_ambient_dim", PT_INT, NULL, 1, 1000000, NULL, "D_i: item covariate dimension"},
+    {"manifold", PT_ENUM, NULL, 0, 0, "linear|curved", "embedding of the latent points"},
+    {"ambient_noise", PT_REAL, NULL, 0, 1e6, NULL, "tau: off-manifold noise sd"},
+    {"truth", PT_ENUM, NULL, 0, 0, "lacunary|bumps|smooth", "the true rating function"},
+    {"truth_levels", PT_INT, NULL, 1, 30, NULL, "J: levels of the rough truths"},
+    {"beta", PT_REAL, NULL, 1e-6, 1000, NULL, "Hoelder smoothness of f*, g*"},
+    {"truth_dim", PT_INT, NULL, 1, 4096, NULL, "p: dimension of the true embeddings"},
+    {"noise", PT_REAL, NULL, 0, 1e6, NULL, "sigma: rating noise sd (Var R* = 1)"},
+    {"noise_dist", PT_ENUM, NULL, 0, 0, "gaussian|student_t", "noise distribution"},
+    {"noise_df", PT_REAL, NULL, 1e-6, 1e9, NULL, "student_t degrees of freedom (> 2)"},
+    {"stars", PT_INT, NULL, 0, 1, NULL, "1: round observed ratings to 1..5 stars"},
+    {"sampling", PT_ENUM, NULL, 0, 0, "uniform|popularity|mnar", "which pairs are observed"},
+    {"zipf_s", PT_REAL, NULL, 0, 100, NULL, "popularity: Zipf exponent of item draws"},
+    {"mnar_strength", PT_REAL, NULL, -1000, 1000, NULL, "mnar: P(observe) = logistic(s R*)"},
+    {"test_cold_pairs", PT_INT, NULL, 0, BIG, NULL, "pairs of fresh users x fresh items"},
+    {"test_warm_pairs", PT_INT, NULL, 0, BIG, NULL, "unseen pairs of training entities"},
+    {"valid_fraction", PT_REAL, NULL, 0, 1, NULL, "valid pairs = ceil(fraction * n_obs)"},
+    {"cold_list_size", PT_INT, NULL, 1, BIG, NULL, "candidate items per cold user (ranking)"},
+    END_KEY,
+};
+
+static const param_spec movielens_keys[] = {
+    SOURCE_KEY,
+    {"path", PT_STRING, "data/ml-100k", 0, 0, NULL, "directory holding u.data, u.user, u.item"},
+    {"fold", PT_ENUM, "u1", 0, 0, "u1|u2|u3|u4|u5|ua|ub", "MovieLens train/test split"},
+    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users", "fold: the fold's test file; "
+                                                        "cold_users: hold out whole users"},
+    {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
+    {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
+    END_KEY,
+};
+
+static const param_spec tsv_keys[] = {
+    SOURCE_KEY,
+    {"ratings", PT_STRING, NULL, 0, 0, NULL, "TSV of user, item, rating triplets (required)"},
+    {"user_features", PT_STRING, NULL, 0, 0, NULL, "TSV of user id then covariates (optional)"},
+    {"item_features", PT_STRING, NULL, 0, 0, NULL, "TSV of item id then covariates (optional)"},
+    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users", "fold: random test pairs; "
+                                                        "cold_users: hold out whole users"},
+    {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
+    {"test_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = fold: ratings held out for test"},
+    {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
+    END_KEY,
+};
+
+static param_spec all_keys[64];
+static char synth_defaults[NSYNTH][48];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+/* Shortest text that reads back to the same double. */
+static void real_text(char *buf, size_t n, double x)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+static const char *enum_text(const char *choices, int k, char *buf, size_t n)
+{
+    const char *p = choices;
+    for (int j = 0; j < k && p; j++) {
+        p = strchr(p, '|');
+        if (p)
+            p++;
+    }
+    if (!p)
+        p = "";
+    size_t l = strcspn(p, "|");
+    snprintf(buf, n, "%.*s", (int)(l < n ? l : n - 1), p);
+    return buf;
+}
+
+static void build_tables(void)
+{
+    synth_params p;
+    synth_params_default(&p);
+    char(*d)[48] = synth_defaults;
+    int k = 0;
+#define SETI(v) snprintf(d[k], sizeof d[k], "%ld", (long)(v)), synth_keys[k + 1].def = d[k], k++
+#define SETR(v) real_text(d[k], sizeof d[k], (v)), synth_keys[k + 1].def = d[k], k++
+#define SETE(v) enum_text(synth_keys[k + 1].choices, (int)(v), d[k], sizeof d[k]), \
+                synth_keys[k + 1].def = d[k], k++
+    SETI(p.n_obs);
+    SETR(p.obs_per_user);
+    SETR(p.obs_per_item);
+    SETI(p.user_intrinsic_dim);
+    SETI(p.item_intrinsic_dim);
+    SETI(p.user_ambient_dim);
+    SETI(p.item_ambient_dim);
+    SETE(p.manifold);
+    SETR(p.ambient_noise);
+    SETE(p.truth);
+    SETI(p.truth_levels);
+    SETR(p.beta);
+    SETI(p.truth_dim);
+    SETR(p.noise);
+    SETE(p.noise_dist);
+    SETR(p.noise_df);
+    SETI(p.stars);
+    SETE(p.sampling);
+    SETR(p.zipf_s);
+    SETR(p.mnar_strength);
+    SETI(p.test_cold_pairs);
+    SETI(p.test_warm_pairs);
+    SETR(p.valid_fraction);
+    SETI(p.cold_list_size);
+#undef SETI
+#undef SETR
+#undef SETE
+    /* the union, each name once */
+    int n = 0;
+    const param_spec *tabs[] = {synth_keys, movielens_keys, tsv_keys};
+    for (int t = 0; t < 3; t++)
+        for (const param_spec *s = tabs[t]; s->name; s++)
+            if (!param_find(all_keys, s->name) && n + 1 < (int)(sizeof all_keys / sizeof *all_keys))
+                all_keys[n++] = *s;
+    all_keys[n].name = NULL;
+}
+
+const param_spec *cfg_data_keys(const char *source)
+{
+    pthread_once(&tables_once, build_tables);
+    if (!source || strcmp(source, "synthetic") == 0)
+        return synth_keys;
+    if (strcmp(source, "movielens100k") == 0)
+        return movielens_keys;
+    if (strcmp(source, "tsv") == 0)
+        return tsv_keys;
+    return NULL;
+}
+
+const param_spec *cfg_data_keys_all(void)
+{
+    pthread_once(&tables_once, build_tables);
+    return all_keys;
+}
+
+const char *cfg_data_key_sources(const char *key)
+{
+    pthread_once(&tables_once, build_tables);
+    int s = param_find(synth_keys, key) != NULL, m = param_find(movielens_keys, key) != NULL,
+        t = param_find(tsv_keys, key) != NULL;
+    if (s && m && t)
+        return "synthetic, movielens100k, tsv";
+    if (s && (m || t))
+        return m ? "synthetic, movielens100k" : "synthetic, tsv";
+    if (m && t)
+        return "movielens100k, tsv";
+    return s ? "synthetic" : m ? "movielens100k" : t ? "tsv" : NULL;
+}

@@ -1,0 +1,453 @@
+/* est_twotower.c — the two-tower estimator (SPEC section 5): the training loop around nn.[ch].
+ *
+ * Model: R_hat(u, i) = mu + <f(x_u), g(x_i)>, f and g ReLU MLPs (nn_twotower), mu the mean
+ * training rating (center = yes; 0 with center = no). Inputs are standardised per column with
+ * the mean and sd of the covariates of the users (items) that appear in the training split.
+ * Training: minibatches of `batch` pairs in an order shuffled every epoch by a GSL mt19937
+ * seeded with ctx->seed (which also draws the He initialisation); in each batch every distinct
+ * user and item goes through its tower once (gather, forward, scatter-add of the gradients).
+ * Squared loss, AdamW (decoupled weight decay on weight matrices, not on biases; see adam.h).
+ * After every epoch: valid RMSE and test_cold excess risk (synthetic data); early stopping on
+ * valid RMSE with `patience` epochs (an improvement must exceed `min_delta`), keeping the best
+ * weights. A non-finite loss fails the fit with "non-finite loss at epoch K".
+ *
+ * width = theory: width = ceil(width_scale * n^(d / (2 beta + d))), capped by width_max, with
+ * n = |train|, d = max(user, item intrinsic dim) and beta read from the keys
+ * "data.user_intrinsic_dim", "data.item_intrinsic_dim" and "data.beta" that the runner adds to
+ * the method's kvset (ctx->params); without them width = theory is an error.
+ */
+#include "estimator.h"
+#include "nn.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+static const param_spec tt_params[] = {
+    {"depth", PT_INT, "3", 0, NN_MAX_DEPTH, NULL, "hidden ReLU layers per tower"},
+    {"width", PT_INT_OR_THEORY, "128", 1, 65536, NULL,
+     "hidden units per layer, or 'theory': ceil(width_scale * n^(d/(2 beta + d))) <= width_max"},
+    {"width_scale", PT_REAL, "1.0", 1e-6, 1e6, NULL, "constant of the theory width schedule"},
+    {"width_max", PT_INT, "1024", 1, 65536, NULL, "cap of the theory width schedule"},
+    {"embed_dim", PT_INT, "8", 1, 4096, NULL, "output dimension p of each tower"},
+    {"lr", PT_REAL, "0.001", 1e-9, 1e9, NULL, "Adam learning rate (absurd values diverge: the cell is recorded failed)"},
+    {"batch", PT_INT, "512", 1, 1 << 20, NULL, "pairs per minibatch"},
+    {"epochs", PT_INT, "100", 1, 1000000, NULL, "maximum number of epochs"},
+    {"patience", PT_INT, "10", 0, 1000000, NULL,
+     "stop after this many epochs without valid improvement (0 = never stop early)"},
+    {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
+    {"weight_decay", PT_REAL, "0", 0, 1e6, NULL,
+     "decoupled (AdamW) weight decay on weight matrices, not biases"},
+    {"center", PT_ENUM, "yes", 0, 0, "yes|no", "predict mean training rating + <f, g>"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const char *tt_check_parameter(const kvset *params, const char **bad_key)
+{
+    static _Thread_local char msg[256];
+    char e[200];
+    for (const param_spec *s = tt_params; s->name; s++) {
+        const char *v = kv_get(params, s->name);
+        if (v && param_check_value(s, v, e, sizeof e) != 0) {
+            *bad_key = s->name;
+            snprintf(msg, sizeof msg, "%s", e);
+            return msg;
+        }
+    }
+    double lr = kv_real(params, "lr", 0.001), wd = kv_real(params, "weight_decay", 0);
+    if (lr * wd >= 1.0) {
+        *bad_key = "weight_decay";
+        snprintf(msg, sizeof msg,
+                 "lr * weight_decay = %g must be below 1 (decoupled decay multiplies weights by "
+                 "1 - lr * weight_decay each step)", lr * wd);
+        return msg;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    nn_twotower *net;
+    double mu;
+    int du, di;
+    double *mean_u, *sd_u, *mean_i, *sd_i;
+} tt_model;
+
+static void tt_free(void *p)
+{
+    tt_model *m = p;
+    if (!m)
+        return;
+    nn_twotower_free(m->net);
+    free(m->mean_u);
+    free(m->mean_i);
+    free(m);
+}
+
+/* Column means and sds over the distinct entities listed in ent[0..n) (sd 0 -> 1). */
+static int standardiser(const double *x, int rows, int dim, const int32_t *ent, long n,
+                        double *mean, double *sd)
+{
+    char *seen = calloc((size_t)(rows > 0 ? rows : 1), 1);
+    if (!seen)
+        return -1;
+    long cnt = 0;
+    for (int c = 0; c < dim; c++)
+        mean[c] = sd[c] = 0.0;
+    for (long k = 0; k < n; k++) {
+        int32_t e = ent[k];
+        if (seen[e])
+            continue;
+        seen[e] = 1;
+        cnt++;
+        const double *r = x + (size_t)e * dim;
+        for (int c = 0; c < dim; c++) {   /* Welford */
+            double dlt = r[c] - mean[c];
+            mean[c] += dlt / cnt;
+            sd[c] += dlt * (r[c] - mean[c]);
+        }
+    }
+    for (int c = 0; c < dim; c++) {
+        sd[c] = cnt > 1 ? sqrt(sd[c] / cnt) : 0.0;
+        if (!(sd[c] > 1e-12))
+            sd[c] = 1.0;
+    }
+    free(seen);
+    return 0;
+}
+
+static void standardise_row(float *out, const double *x, const double *mean, const double *sd,
+                            int dim)
+{
+    for (int c = 0; c < dim; c++)
+        out[c] = (float)((x[c] - mean[c]) / sd[c]);
+}
+
+/* Embeddings (count, P) of entities list[0..count) of one side, in chunks through the tower. */
+static void embed(const tt_model *m, int side, const double *x, const int32_t *list, long count,
+                  float *E, float *xbuf, float *s1, float *s2, int chunk)
+{
+    const nn_tower *t = &m->net->tower[side];
+    int dim = side ? m->di : m->du, P = m->net->embed_dim;
+    const double *mean = side ? m->mean_i : m->mean_u, *sd = side ? m->sd_i : m->sd_u;
+    for (long s = 0; s < count; s += chunk) {
+        int rows = (int)(count - s < chunk ? count - s : chunk);
+        for (int r = 0; r < rows; r++)
+            standardise_row(xbuf + (size_t)r * dim, x + (size_t)list[s + r] * dim, mean, sd, dim);
+        nn_tower_infer(t, xbuf, rows, E + (size_t)s * P, s1, s2);
+    }
+}
+
+/* Distinct entries of ids[0..n) in first-appearance order; loc[id] = position. */
+static long distinct(const int32_t *ids, long n, int32_t *loc, int32_t *list)
+{
+    long c = 0;
+    for (long k = 0; k < n; k++)
+        if (loc[ids[k]] < 0) {
+            loc[ids[k]] = (int32_t)c;
+            list[c++] = ids[k];
+        }
+    return c;
+}
+
+static void tt_predict(const void *model, const ds_data *d, long n, const int32_t *u,
+                       const int32_t *i, double *out)
+{
+    const tt_model *m = model;
+    if (n <= 0)
+        return;
+    const int chunk = 1024;
+    int P = m->net->embed_dim;
+    int maxd = m->net->tower[0].max_dim > m->net->tower[1].max_dim ? m->net->tower[0].max_dim
+                                                                   : m->net->tower[1].max_dim;
+    int xd = m->du > m->di ? m->du : m->di;
+    long nlu = n < d->n_users ? n : d->n_users, nli = n < d->n_items ? n : d->n_items;
+    int32_t *locu = malloc((size_t)d->n_users * sizeof *locu);
+    int32_t *loci = malloc((size_t)d->n_items * sizeof *loci);
+    int32_t *lu = calloc((size_t)nlu, sizeof *lu), *li = calloc((size_t)nli, sizeof *li);
+    float *Eu = malloc((size_t)nlu * P * sizeof *Eu), *Ei = malloc((size_t)nli * P * sizeof *Ei);
+    float *xbuf = malloc((size_t)chunk * xd * sizeof *xbuf);
+    float *s1 = malloc((size_t)chunk * maxd * sizeof *s1);
+    float *s2 = malloc((size_t)chunk * maxd * sizeof *s2);
+    if (!locu || !loci || !lu || !li || !Eu || !Ei || !xbuf || !s1 || !s2) {
+        for (long k = 0; k < n; k++)
+            out[k] = NAN;
+        goto done;
+    }
+    memset(locu, 0xff, (size_t)d->n_users * sizeof *locu);
+    memset(loci, 0xff, (size_t)d->n_items * sizeof *loci);
+    long nu = distinct(u, n, locu, lu), ni = distinct(i, n, loci, li);
+    embed(m, 0, d->user_x, lu, nu, Eu, xbuf, s1, s2, chunk);
+    embed(m, 1, d->item_x, li, ni, Ei, xbuf, s1, s2, chunk);
+    for (long k = 0; k < n; k++) {
+        const float *f = Eu + (size_t)locu[u[k]] * P, *g = Ei + (size_t)loci[i[k]] * P;
+        double s = 0.0;
+        for (int p = 0; p < P; p++)
+            s += (double)f[p] * g[p];
+        out[k] = m->mu + s;
+    }
+done:
+    free(locu);
+    free(loci);
+    free(lu);
+    free(li);
+    free(Eu);
+    free(Ei);
+    free(xbuf);
+    free(s1);
+    free(s2);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static int theory_width(const est_fit_ctx *ctx, long n, int *width)
+{
+    const kvset *kv = ctx->params;
+    const char *su = kv_get(kv, "data.user_intrinsic_dim"), *si = kv_get(kv, "data.item_intrinsic_dim");
+    const char *sb = kv_get(kv, "data.beta");
+    if (!su || !si || !sb) {
+        snprintf(ctx->err, ctx->errlen,
+                 "width = theory needs the data keys user_intrinsic_dim, item_intrinsic_dim and "
+                 "beta (passed as data.*), which this run does not provide");
+        return -1;
+    }
+    double du = kv_real(kv, "data.user_intrinsic_dim", NAN), di = kv_real(kv, "data.item_intrinsic_dim", NAN);
+    double beta = kv_real(kv, "data.beta", NAN);
+    double dd = du > di ? du : di;
+    if (!(dd > 0) || !(beta > 0)) {
+        snprintf(ctx->err, ctx->errlen, "width = theory: bad intrinsic dim (%g) or beta (%g)", dd, beta);
+        return -1;
+    }
+    double w = ceil(kv_real(kv, "width_scale", 1.0) * pow((double)n, dd / (2.0 * beta + dd)));
+    long wmax = kv_int(kv, "width_max", 1024);
+    if (w > (double)wmax)
+        w = (double)wmax;
+    *width = w < 1 ? 1 : (int)w;
+    return 0;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static double mse_d(const double *a, const double *b, long n)
+{
+    double s = 0.0;
+    for (long k = 0; k < n; k++)
+        s += (a[k] - b[k]) * (a[k] - b[k]);
+    return n > 0 ? s / n : NAN;
+}
+
+static void *tt_train(const est_fit_ctx *ctx)
+{
+    const ds_data *d = ctx->data;
+    const kvset *kv = ctx->params;
+    const char *bad = NULL, *msg = tt_check_parameter(kv, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "%s: %s", bad, msg);
+        return NULL;
+    }
+    long n = d->train.n;
+    if (n < 1) {
+        snprintf(ctx->err, ctx->errlen, "empty training split");
+        return NULL;
+    }
+    if (d->user_dim < 1 || d->item_dim < 1 || !d->user_x || !d->item_x) {
+        snprintf(ctx->err, ctx->errlen, "twotower needs user and item covariates (user_dim %d, item_dim %d)",
+                 d->user_dim, d->item_dim);
+        return NULL;
+    }
+    int depth = (int)kv_int(kv, "depth", 3), P = (int)kv_int(kv, "embed_dim", 8);
+    int B = (int)kv_int(kv, "batch", 512), epochs = (int)kv_int(kv, "epochs", 100);
+    int patience = (int)kv_int(kv, "patience", 10);
+    double lr = kv_real(kv, "lr", 0.001), wd = kv_real(kv, "weight_decay", 0.0);
+    double min_delta = kv_real(kv, "min_delta", 0.0);
+    int center = strcmp(kv_str(kv, "center", "yes"), "yes") == 0;
+    int width;
+    const char *ws = kv_str(kv, "width", "128");
+    if (strcmp(ws, "theory") == 0) {
+        if (theory_width(ctx, n, &width) != 0)
+            return NULL;
+    } else
+        width = (int)kv_int(kv, "width", 128);
+    if (B > n)
+        B = (int)n;
+
+    double t0 = now_seconds();
+    int du = d->user_dim, di = d->item_dim;
+    tt_model *m = calloc(1, sizeof *m);
+    long *idx = malloc((size_t)n * sizeof *idx);
+    long *stamp_u = malloc((size_t)d->n_users * sizeof *stamp_u);
+    long *stamp_i = malloc((size_t)d->n_items * sizeof *stamp_i);
+    int32_t *loc_u = malloc((size_t)d->n_users * sizeof *loc_u);
+    int32_t *loc_i = malloc((size_t)d->n_items * sizeof *loc_i);
+    int32_t *pu = malloc((size_t)B * sizeof *pu), *pi = malloc((size_t)B * sizeof *pi);
+    float *y = malloc((size_t)B * sizeof *y);
+    float *xu = malloc((size_t)d->n_users * du * sizeof *xu);
+    float *xi = malloc((size_t)d->n_items * di * sizeof *xi);
+    double *pv = malloc((size_t)(d->valid.n > 0 ? d->valid.n : 1) * sizeof *pv);
+    double *pt = malloc((size_t)(d->test_cold.n > 0 ? d->test_cold.n : 1) * sizeof *pt);
+    float *best = NULL;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    int ok = 0;
+    if (!m || !idx || !stamp_u || !stamp_i || !loc_u || !loc_i || !pu || !pi || !y || !xu || !xi ||
+        !pv || !pt || !r) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
+    m->du = du;
+    m->di = di;
+    m->mean_u = malloc(2 * (size_t)du * sizeof(double));
+    m->mean_i = malloc(2 * (size_t)di * sizeof(double));
+    if (!m->mean_u || !m->mean_i) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
+    m->sd_u = m->mean_u + du;
+    m->sd_i = m->mean_i + di;
+    if (standardiser(d->user_x, d->n_users, du, d->train.user, n, m->mean_u, m->sd_u) != 0 ||
+        standardiser(d->item_x, d->n_items, di, d->train.item, n, m->mean_i, m->sd_i) != 0) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < d->n_users; k++)
+        standardise_row(xu + (size_t)k * du, d->user_x + (size_t)k * du, m->mean_u, m->sd_u, du);
+    for (int k = 0; k < d->n_items; k++)
+        standardise_row(xi + (size_t)k * di, d->item_x + (size_t)k * di, m->mean_i, m->sd_i, di);
+    m->mu = 0.0;
+    if (center) {
+        for (long k = 0; k < n; k++)
+            m->mu += d->train.rating[k];
+        m->mu /= n;
+    }
+
+    m->net = nn_twotower_new(du, di, depth, width, P, B, B, (float)lr, (float)wd, ctx->err, ctx->errlen);
+    if (!m->net)
+        goto done;
+    best = malloc(m->net->n_params * sizeof *best);
+    if (!best) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
+    gsl_rng_set(r, (unsigned long)ctx->seed);
+    nn_twotower_init_he(m->net, r);
+    memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+    for (long k = 0; k < n; k++)
+        idx[k] = k;
+    for (int k = 0; k < d->n_users; k++)
+        stamp_u[k] = -1;
+    for (int k = 0; k < d->n_items; k++)
+        stamp_i[k] = -1;
+
+    est_curves *cv = ctx->curves;
+    double best_rmse = INFINITY;
+    int best_epoch = 0, since = 0, epoch;
+    long batch_no = 0;
+    float *XU = nn_twotower_user_x(m->net), *XI = nn_twotower_item_x(m->net);
+    for (epoch = 1; epoch <= epochs; epoch++) {
+        gsl_ran_shuffle(r, idx, (size_t)n, sizeof *idx);
+        double sum = 0.0;
+        for (long s = 0; s < n; s += B, batch_no++) {
+            int Bc = (int)(n - s < B ? n - s : B), nu = 0, ni = 0;
+            for (int b = 0; b < Bc; b++) {
+                long p = idx[s + b];
+                int32_t uu = d->train.user[p], ii = d->train.item[p];
+                if (stamp_u[uu] != batch_no) {
+                    stamp_u[uu] = batch_no;
+                    loc_u[uu] = nu;
+                    memcpy(XU + (size_t)nu * du, xu + (size_t)uu * du, (size_t)du * sizeof *XU);
+                    nu++;
+                }
+                if (stamp_i[ii] != batch_no) {
+                    stamp_i[ii] = batch_no;
+                    loc_i[ii] = ni;
+                    memcpy(XI + (size_t)ni * di, xi + (size_t)ii * di, (size_t)di * sizeof *XI);
+                    ni++;
+                }
+                pu[b] = loc_u[uu];
+                pi[b] = loc_i[ii];
+                y[b] = (float)(d->train.rating[p] - m->mu);
+            }
+            double loss = nn_twotower_step(m->net, nu, ni, Bc, pu, pi, y);
+            if (!isfinite(loss)) {
+                snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                goto done;
+            }
+            sum += loss * Bc;
+        }
+        double vr = NAN, te = NAN;
+        if (d->valid.n > 0) {
+            tt_predict(m, d, d->valid.n, d->valid.user, d->valid.item, pv);
+            vr = sqrt(mse_d(pv, d->valid.rating, d->valid.n));
+        }
+        if (d->synthetic && d->test_cold.n > 0 && d->test_cold.oracle) {
+            tt_predict(m, d, d->test_cold.n, d->test_cold.user, d->test_cold.item, pt);
+            te = mse_d(pt, d->test_cold.oracle, d->test_cold.n);
+        }
+        if (est_curves_push(cv, sum / n, vr, te, now_seconds() - t0) != 0) {
+            snprintf(ctx->err, ctx->errlen, "out of memory");
+            goto done;
+        }
+        cv->epochs_run = epoch;
+        if (d->valid.n > 0) {
+            if (!isfinite(vr)) {
+                snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d (valid RMSE)", epoch);
+                goto done;
+            }
+            if (vr < best_rmse - min_delta) {
+                best_rmse = vr;
+                best_epoch = epoch;
+                since = 0;
+                memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+            } else if (patience > 0 && ++since >= patience)
+                break;
+        } else
+            best_epoch = epoch;
+    }
+    if (d->valid.n > 0)
+        memcpy(m->net->params, best, m->net->n_params * sizeof *best);
+    cv->best_epoch = best_epoch;
+    snprintf(cv->note, sizeof cv->note,
+             "width=%d depth=%d embed_dim=%d params=%zu batch=%d weight_decay=adamw(decoupled,weights only)",
+             width, depth, P, m->net->n_params, B);
+    ok = 1;
+done:
+    free(idx);
+    free(stamp_u);
+    free(stamp_i);
+    free(loc_u);
+    free(loc_i);
+    free(pu);
+    free(pi);
+    free(y);
+    free(xu);
+    free(xi);
+    free(pv);
+    free(pt);
+    free(best);
+    if (r)
+        gsl_rng_free(r);
+    if (!ok) {
+        tt_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+const est_method est_twotower = {
+    .name = "twotower",
+    .params = tt_params,
+    .cold_capable = 1,
+    .needs_truth = 0,
+    .check_parameter = tt_check_parameter,
+    .train = tt_train,
+    .predict = tt_predict,
+    .free_model = tt_free,
+};

@@ -1,0 +1,492 @@
+/* load_tsv.c — the generic ratings-TSV loader (load_tsv) and the line/field/split helpers
+ * shared with load_movielens.c (see loaders.h). */
+#include "loaders.h"
+
+#include <errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------- shared helpers */
+
+int load_open(load_reader *r, const char *path, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->f = fopen(path, "r");
+    if (!r->f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int load_next(load_reader *r, char *err, size_t errlen)
+{
+    errno = 0;
+    ssize_t len = getline(&r->buf, &r->cap, r->f);
+    if (len < 0) {
+        if (ferror(r->f)) {
+            snprintf(err, errlen, "%s:%ld: read error: %s", r->path, r->line + 1, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    r->line++;
+    r->had_newline = len > 0 && r->buf[len - 1] == '\n';
+    while (len > 0 && (r->buf[len - 1] == '\n' || r->buf[len - 1] == '\r'))
+        r->buf[--len] = 0;
+    if ((size_t)len != strlen(r->buf)) {
+        snprintf(err, errlen, "%s:%ld: line contains a NUL byte", r->path, r->line);
+        return -1;
+    }
+    return 1;
+}
+
+void load_close(load_reader *r)
+{
+    if (r->f)
+        fclose(r->f);
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+int load_split_fields(char *s, char sep, char **f, int maxf)
+{
+    int n = 0;
+    for (;;) {
+        if (n < maxf)
+            f[n] = s;
+        n++;
+        char *q = strchr(s, sep);
+        if (!q)
+            break;
+        *q = 0;
+        s = q + 1;
+    }
+    return n;
+}
+
+int load_parse_long(const char *s, long *v)
+{
+    if (!*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (*end || errno)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int load_parse_double(const char *s, double *v)
+{
+    if (!*s)
+        return -1;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (*end || !isfinite(x))
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int load_pick(long n, int8_t *code, int8_t from, int8_t to, long k, void *rng)
+{
+    if (k <= 0)
+        return 0;
+    long m = 0;
+    for (long r = 0; r < n; r++)
+        m += code[r] == from;
+    if (k > m)
+        k = m;
+    long *idx = malloc((size_t)(m > 0 ? m : 1) * sizeof *idx);
+    if (!idx)
+        return -1;
+    m = 0;
+    for (long r = 0; r < n; r++)
+        if (code[r] == from)
+            idx[m++] = r;
+    gsl_ran_shuffle((gsl_rng *)rng, idx, (size_t)m, sizeof *idx);
+    for (long t = 0; t < k; t++)
+        code[idx[t]] = to;
+    free(idx);
+    return 0;
+}
+
+int load_fill_splits(long n, const int8_t *code, const int32_t *u, const int32_t *i,
+                     const double *r, ds_data *out)
+{
+    ds_split *sp[4] = {&out->train, &out->valid, &out->test_warm, &out->test_cold};
+    long cnt[4] = {0, 0, 0, 0};
+    for (long t = 0; t < n; t++)
+        cnt[code[t]]++;
+    for (int s = 0; s < 4; s++)
+        if (ds_split_alloc(sp[s], cnt[s], 0) != 0)
+            return -1;
+    long at[4] = {0, 0, 0, 0};
+    for (long t = 0; t < n; t++) {
+        ds_split *s = sp[code[t]];
+        long k = at[code[t]]++;
+        s->user[k] = u[t];
+        s->item[k] = i[t];
+        s->rating[k] = r[t];
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- id map (string -> row) */
+
+typedef struct {
+    char **name;       /* row -> id text */
+    int n, cap_names;
+    int *slot;         /* open addressing: row + 1, 0 = empty */
+    size_t nslot;
+} idmap;
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void idmap_free(idmap *m)
+{
+    for (int r = 0; r < m->n; r++)
+        free(m->name[r]);
+    free(m->name);
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
+
+static int idmap_rehash(idmap *m, size_t nslot)
+{
+    int *slot = calloc(nslot, sizeof *slot);
+    if (!slot)
+        return -1;
+    for (int r = 0; r < m->n; r++) {
+        size_t h = str_hash(m->name[r]) & (nslot - 1);
+        while (slot[h])
+            h = (h + 1) & (nslot - 1);
+        slot[h] = r + 1;
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->nslot = nslot;
+    return 0;
+}
+
+/* Row of id, or -1 if absent. */
+static int idmap_find(const idmap *m, const char *id)
+{
+    if (!m->nslot)
+        return -1;
+    size_t h = str_hash(id) & (m->nslot - 1);
+    while (m->slot[h]) {
+        if (strcmp(m->name[m->slot[h] - 1], id) == 0)
+            return m->slot[h] - 1;
+        h = (h + 1) & (m->nslot - 1);
+    }
+    return -1;
+}
+
+/* Row of id, adding it if new (*added = 1); -1 on out of memory. */
+static int idmap_get(idmap *m, const char *id, int *added)
+{
+    *added = 0;
+    int r = idmap_find(m, id);
+    if (r >= 0)
+        return r;
+    if ((size_t)(m->n + 1) * 2 > m->nslot && idmap_rehash(m, m->nslot ? m->nslot * 2 : 1024) != 0)
+        return -1;
+    if (m->n == m->cap_names) {
+        int cap = m->cap_names ? 2 * m->cap_names : 1024;
+        char **nn = realloc(m->name, (size_t)cap * sizeof *nn);
+        if (!nn)
+            return -1;
+        m->name = nn;
+        m->cap_names = cap;
+    }
+    char *copy = strdup(id);
+    if (!copy)
+        return -1;
+    m->name[m->n] = copy;
+    size_t h = str_hash(id) & (m->nslot - 1);
+    while (m->slot[h])
+        h = (h + 1) & (m->nslot - 1);
+    m->slot[h] = m->n + 1;
+    *added = 1;
+    return m->n++;
+}
+
+/* ---------------------------------------------------------------- the TSV loader */
+
+typedef struct {
+    long n, cap;
+    int32_t *u, *i;
+    double *r;
+} triplets;
+
+static int trip_push(triplets *t, int32_t u, int32_t i, double r)
+{
+    if (t->n == t->cap) {
+        long cap = t->cap ? 2 * t->cap : 4096;
+        int32_t *nu = realloc(t->u, (size_t)cap * sizeof *nu);
+        if (nu)
+            t->u = nu;
+        int32_t *ni = realloc(t->i, (size_t)cap * sizeof *ni);
+        if (ni)
+            t->i = ni;
+        double *nr = realloc(t->r, (size_t)cap * sizeof *nr);
+        if (nr)
+            t->r = nr;
+        if (!nu || !ni || !nr)
+            return -1;
+        t->cap = cap;
+    }
+    t->u[t->n] = u;
+    t->i[t->n] = i;
+    t->r[t->n] = r;
+    t->n++;
+    return 0;
+}
+
+static int is_skipped(const char *line)
+{
+    return line[0] == 0 || line[0] == '#';
+}
+
+/* Read a feature file for the entities of map (which may grow); *x = rows x *dim. */
+static int read_features(const char *path, const char *what, idmap *map, double **x, int *dim,
+                         char *err, size_t errlen)
+{
+    load_reader rd;
+    if (load_open(&rd, path, err, errlen) != 0)
+        return -1;
+    int ncol = -1, rc = 0, cap_rows = 0;
+    double *feat = NULL;
+    char *seen = NULL;
+    char **f = NULL;
+    int maxf = 0, got;
+    while ((got = load_next(&rd, err, errlen)) == 1) {
+        if (is_skipped(rd.buf))
+            continue;
+        int nf = 1;
+        for (const char *p = rd.buf; *p; p++)
+            nf += *p == '\t';
+        if (nf > maxf) {
+            char **nfp = realloc(f, (size_t)nf * sizeof *nfp);
+            if (!nfp) {
+                snprintf(err, errlen, "%s:%ld: out of memory", path, rd.line);
+                rc = -1;
+                break;
+            }
+            f = nfp;
+            maxf = nf;
+        }
+        load_split_fields(rd.buf, '\t', f, maxf);
+        if (nf < 2) {
+            snprintf(err, errlen, "%s:%ld: expected an id and at least one feature, found %d field%s",
+                     path, rd.line, nf, nf == 1 ? "" : "s");
+            rc = -1;
+            break;
+        }
+        if (ncol < 0) {
+            ncol = nf - 1;
+        } else if (nf - 1 != ncol) {
+            snprintf(err, errlen, "%s:%ld: %d features, but earlier lines have %d", path, rd.line,
+                     nf - 1, ncol);
+            rc = -1;
+            break;
+        }
+        if (!f[0][0]) {
+            snprintf(err, errlen, "%s:%ld: empty %s id", path, rd.line, what);
+            rc = -1;
+            break;
+        }
+        int added;
+        int row = idmap_get(map, f[0], &added);
+        if (row < 0) {
+            snprintf(err, errlen, "%s:%ld: out of memory", path, rd.line);
+            rc = -1;
+            break;
+        }
+        if (row >= cap_rows) {
+            int cap = cap_rows ? cap_rows : 1024;
+            while (cap <= row || cap < map->n)
+                cap *= 2;
+            double *nfe = realloc(feat, (size_t)cap * ncol * sizeof *nfe);
+            char *ns = realloc(seen, (size_t)cap);
+            if (nfe)
+                feat = nfe;
+            if (ns)
+                seen = ns;
+            if (!nfe || !ns) {
+                snprintf(err, errlen, "%s:%ld: out of memory", path, rd.line);
+                rc = -1;
+                break;
+            }
+            memset(seen + cap_rows, 0, (size_t)(cap - cap_rows));
+            cap_rows = cap;
+        }
+        if (seen[row]) {
+            snprintf(err, errlen, "%s:%ld: %s id '%s' appears twice", path, rd.line, what, f[0]);
+            rc = -1;
+            break;
+        }
+        seen[row] = 1;
+        for (int c = 0; c < ncol; c++) {
+            if (load_parse_double(f[c + 1], &feat[(size_t)row * ncol + c]) != 0) {
+                snprintf(err, errlen, "%s:%ld: column %d: '%s' is not a finite number", path,
+                         rd.line, c + 2, f[c + 1]);
+                rc = -1;
+                break;
+            }
+        }
+        if (rc)
+            break;
+    }
+    if (got < 0)
+        rc = -1;
+    if (rc == 0 && ncol < 0) {
+        snprintf(err, errlen, "%s: no feature lines", path);
+        rc = -1;
+    }
+    if (rc == 0) {
+        for (int row = 0; row < map->n; row++) {
+            if (row >= cap_rows || !seen[row]) {
+                snprintf(err, errlen, "%s: no features for %s '%s'", path, what, map->name[row]);
+                rc = -1;
+                break;
+            }
+        }
+    }
+    load_close(&rd);
+    free(seen);
+    free(f);
+    if (rc) {
+        free(feat);
+        return -1;
+    }
+    *x = feat;
+    *dim = ncol;
+    return 0;
+}
+
+int load_tsv(const char *ratings, const char *user_features, const char *item_features,
+             double valid_fraction, double test_fraction, uint64_t seed, ds_data *out,
+             char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction < 1)) {
+        snprintf(err, errlen, "load_tsv: need valid_fraction, test_fraction >= 0 with sum < 1 "
+                 "(got %g, %g)", valid_fraction, test_fraction);
+        return -1;
+    }
+    idmap um = {0}, im = {0};
+    triplets t = {0};
+    int8_t *code = NULL;
+    double *ux = NULL, *ix = NULL;
+    int udim = 0, idim = 0, rc = 0, got;
+    load_reader rd;
+    if (load_open(&rd, ratings, err, errlen) != 0)
+        return -1;
+    while ((got = load_next(&rd, err, errlen)) == 1) {
+        if (is_skipped(rd.buf))
+            continue;
+        char *f[4];
+        int nf = load_split_fields(rd.buf, '\t', f, 4);
+        if (nf != 3 && nf != 4) {
+            snprintf(err, errlen, "%s:%ld: expected 3 tab-separated fields (user, item, rating), "
+                     "found %d%s", ratings, rd.line, nf, rd.had_newline ? "" : " (truncated line)");
+            rc = -1;
+            break;
+        }
+        if (!f[0][0] || !f[1][0]) {
+            snprintf(err, errlen, "%s:%ld: empty %s id", ratings, rd.line, !f[0][0] ? "user" : "item");
+            rc = -1;
+            break;
+        }
+        double r;
+        if (load_parse_double(f[2], &r) != 0) {
+            snprintf(err, errlen, "%s:%ld: rating '%s' is not a finite number", ratings, rd.line, f[2]);
+            rc = -1;
+            break;
+        }
+        int added;
+        int u = idmap_get(&um, f[0], &added);
+        int i = idmap_get(&im, f[1], &added);
+        if (u < 0 || i < 0 || trip_push(&t, u, i, r) != 0) {
+            snprintf(err, errlen, "%s:%ld: out of memory", ratings, rd.line);
+            rc = -1;
+            break;
+        }
+    }
+    if (got < 0)
+        rc = -1;
+    load_close(&rd);
+    if (rc == 0 && t.n == 0) {
+        snprintf(err, errlen, "%s: no ratings", ratings);
+        rc = -1;
+    }
+    if (rc == 0 && user_features)
+        rc = read_features(user_features, "user", &um, &ux, &udim, err, errlen);
+    if (rc == 0 && item_features)
+        rc = read_features(item_features, "item", &im, &ix, &idim, err, errlen);
+    if (rc == 0) {
+        code = calloc((size_t)t.n, sizeof *code);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        if (!code || !rng) {
+            snprintf(err, errlen, "load_tsv: out of memory");
+            rc = -1;
+        } else {
+            gsl_rng_set(rng, (unsigned long)seed);
+            long n_test = (long)floor(test_fraction * t.n + 0.5);
+            long n_valid = (long)floor(valid_fraction * t.n + 0.5);
+            if (load_pick(t.n, code, 0, 2, n_test, rng) != 0 ||
+                load_pick(t.n, code, 0, 1, n_valid, rng) != 0 ||
+                load_fill_splits(t.n, code, t.u, t.i, t.r, out) != 0) {
+                snprintf(err, errlen, "load_tsv: out of memory");
+                rc = -1;
+            }
+        }
+        gsl_rng_free(rng);
+    }
+    if (rc == 0) {
+        out->n_users = um.n;
+        out->n_items = im.n;
+        out->user_dim = udim;
+        out->item_dim = idim;
+        out->user_x = ux;
+        out->item_x = ix;
+        ux = ix = NULL;
+        out->synthetic = 0;
+        double lo = t.r[0], hi = t.r[0];
+        for (long k = 1; k < t.n; k++) {
+            if (t.r[k] < lo)
+                lo = t.r[k];
+            if (t.r[k] > hi)
+                hi = t.r[k];
+        }
+        out->rating_min = lo;
+        out->rating_max = hi;
+    } else {
+        ds_free(out);
+    }
+    free(ux);
+    free(ix);
+    free(code);
+    free(t.u);
+    free(t.i);
+    free(t.r);
+    idmap_free(&um);
+    idmap_free(&im);
+    return rc;
+}

@@ -1,0 +1,383 @@
+/* metrics.c — error and ranking metrics of SPEC section 6 (see metrics.h).
+ *
+ * Ranking conventions (all metrics below):
+ *   - The pairs of a split are grouped by user (stable: within a user, split order); a user's
+ *     candidate set is all of its pairs in the split.
+ *   - Users with fewer than 2 candidates are skipped; a user with n_u < k candidates is scored
+ *     on all of them: every "@k" uses kk = min(k, n_u) in place of k.
+ *   - Rankings sort by score descending; ties are broken by item id ascending, then by position
+ *     in the split (so a ranking is a deterministic function of the split and the scores). The
+ *     ideal (oracle) ranking uses the same rule with the oracle values as scores.
+ *   - Averages are plain means over the users that were not skipped; NaN if there are none.
+ *   - A non-finite prediction (or oracle value) makes the metric NaN.
+ */
+#include "metrics.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- metric sets */
+
+void metrics_init(metric_set *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void metrics_add(metric_set *m, const char *name, double value)
+{
+    for (int k = 0; k < m->n; k++)
+        if (strcmp(m->name[k], name) == 0) {
+            m->value[k] = value;
+            return;
+        }
+    if (m->n >= METRICS_MAX)
+        return;
+    m->name[m->n] = name;
+    m->value[m->n] = value;
+    m->n++;
+}
+
+double metrics_get(const metric_set *m, const char *name)
+{
+    for (int k = 0; k < m->n; k++)
+        if (strcmp(m->name[k], name) == 0)
+            return m->value[k];
+    return NAN;
+}
+
+/* ---------------------------------------------------------------- pointwise errors */
+
+double metric_mse(const double *pred, const double *target, long n)
+{
+    if (n <= 0)
+        return NAN;
+    double s = 0;
+    for (long k = 0; k < n; k++) {
+        double e = pred[k] - target[k];
+        s += e * e;
+    }
+    return s / (double)n;
+}
+
+double metric_rmse(const double *pred, const double *target, long n)
+{
+    return sqrt(metric_mse(pred, target, n));
+}
+
+double metric_mae(const double *pred, const double *target, long n)
+{
+    if (n <= 0)
+        return NAN;
+    double s = 0;
+    for (long k = 0; k < n; k++)
+        s += fabs(pred[k] - target[k]);
+    return s / (double)n;
+}
+
+/* ---------------------------------------------------------------- ranking */
+
+typedef struct {
+    const double *score;
+    const int32_t *item;
+    const int32_t *user;
+} rank_ctx;
+
+/* Group order: user ascending, then split position (stable). */
+static int cmp_user(const void *a, const void *b, void *ctx)
+{
+    const rank_ctx *c = ctx;
+    long x = *(const long *)a, y = *(const long *)b;
+    if (c->user[x] != c->user[y])
+        return c->user[x] < c->user[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Ranking order: score descending, then item id ascending, then split position. */
+static int cmp_rank(const void *a, const void *b, void *ctx)
+{
+    const rank_ctx *c = ctx;
+    long x = *(const long *)a, y = *(const long *)b;
+    if (c->score[x] != c->score[y])
+        return c->score[x] > c->score[y] ? -1 : 1;
+    if (c->item[x] != c->item[y])
+        return c->item[x] < c->item[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+typedef enum { RK_NDCG, RK_RECALL_ORACLE, RK_REGRET, RK_PRECISION, RK_RECALL, RK_MAP } rank_kind;
+
+/* One user's value. cand[0..n) are split positions; by_pred is cand ranked by prediction,
+ * by_truth ranked by the oracle (graded kinds). Returns 0 with *v set, 1 to skip the user. */
+static int user_value(rank_kind kind, const ds_split *s, const double *oracle, double threshold,
+                      int k, const long *by_pred, const long *by_truth, long n, double *v)
+{
+    long kk = n < k ? n : k;
+    switch (kind) {
+    case RK_NDCG: {
+        /* graded relevance rel = oracle - min oracle over this user's candidates (>= 0) */
+        double lo = oracle[by_pred[0]];
+        for (long r = 1; r < n; r++)
+            if (oracle[by_pred[r]] < lo)
+                lo = oracle[by_pred[r]];
+        double dcg = 0, idcg = 0;
+        for (long r = 0; r < kk; r++) {
+            double disc = 1.0 / log2((double)r + 2.0);
+            dcg += (oracle[by_pred[r]] - lo) * disc;
+            idcg += (oracle[by_truth[r]] - lo) * disc;
+        }
+        if (!(idcg > 0))
+            return 1;       /* all candidates equally good: NDCG undefined, user skipped */
+        *v = dcg / idcg;
+        return 0;
+    }
+    case RK_RECALL_ORACLE: {
+        long hit = 0;
+        for (long r = 0; r < kk; r++)
+            for (long q = 0; q < kk; q++)
+                if (by_pred[r] == by_truth[q]) {
+                    hit++;
+                    break;
+                }
+        *v = (double)hit / (double)kk;
+        return 0;
+    }
+    case RK_REGRET: {
+        double best = 0, got = 0;
+        for (long r = 0; r < kk; r++) {
+            best += oracle[by_truth[r]];
+            got += oracle[by_pred[r]];
+        }
+        *v = (best - got) / (double)kk;
+        return 0;
+    }
+    case RK_PRECISION:
+    case RK_RECALL:
+    case RK_MAP: {
+        long n_rel = 0, hit = 0;
+        double ap = 0;
+        for (long r = 0; r < n; r++)
+            if (s->rating[by_pred[r]] >= threshold)
+                n_rel++;
+        for (long r = 0; r < kk; r++)
+            if (s->rating[by_pred[r]] >= threshold) {
+                hit++;
+                ap += (double)hit / (double)(r + 1);
+            }
+        if (kind == RK_PRECISION) {
+            /* users with no relevant item count (precision 0) */
+            *v = (double)hit / (double)kk;
+            return 0;
+        }
+        /* recall and MAP are undefined for a user with no relevant item: skipped */
+        if (n_rel == 0)
+            return 1;
+        if (kind == RK_RECALL)
+            *v = (double)hit / (double)n_rel;
+        else   /* AP@k = sum over relevant ranks r <= kk of precision@r, / min(k, n_rel) */
+            *v = ap / (double)(n_rel < k ? n_rel : k);
+        return 0;
+    }
+    }
+    return 1;
+}
+
+/* Mean over users of the chosen ranking metric. *n_users = users counted. Returns NaN when no
+ * user counts, or when a score is not finite (then *n_users = -1). -2 on allocation failure. */
+static double rank_metric(rank_kind kind, const ds_split *s, const double *pred,
+                          const double *oracle, double threshold, int k, long *n_users)
+{
+    *n_users = 0;
+    if (k <= 0 || s->n <= 0)
+        return NAN;
+    int graded = kind == RK_NDCG || kind == RK_RECALL_ORACLE || kind == RK_REGRET;
+    if (graded && !oracle)
+        return NAN;
+    for (long j = 0; j < s->n; j++)
+        if (!isfinite(pred[j]) || (graded && !isfinite(oracle[j]))) {
+            *n_users = -1;
+            return NAN;
+        }
+    long n = s->n;
+    long *order = malloc((size_t)n * sizeof *order);
+    long *by_pred = malloc((size_t)n * sizeof *by_pred);
+    long *by_truth = malloc((size_t)n * sizeof *by_truth);
+    if (!order || !by_pred || !by_truth) {
+        free(order);
+        free(by_pred);
+        free(by_truth);
+        *n_users = -2;
+        return NAN;
+    }
+    for (long j = 0; j < n; j++)
+        order[j] = j;
+    rank_ctx c = { .score = pred, .item = s->item, .user = s->user };
+    qsort_r(order, (size_t)n, sizeof *order, cmp_user, &c);
+
+    double sum = 0;
+    long counted = 0;
+    for (long a = 0; a < n;) {
+        long b = a + 1;
+        while (b < n && s->user[order[b]] == s->user[order[a]])
+            b++;
+        long nu = b - a;
+        if (nu >= 2) {
+            memcpy(by_pred, order + a, (size_t)nu * sizeof *by_pred);
+            c.score = pred;
+            qsort_r(by_pred, (size_t)nu, sizeof *by_pred, cmp_rank, &c);
+            if (graded) {
+                memcpy(by_truth, order + a, (size_t)nu * sizeof *by_truth);
+                c.score = oracle;
+                qsort_r(by_truth, (size_t)nu, sizeof *by_truth, cmp_rank, &c);
+            }
+            double v;
+            if (user_value(kind, s, oracle, threshold, k, by_pred, by_truth, nu, &v) == 0) {
+                sum += v;
+                counted++;
+            }
+        }
+        a = b;
+    }
+    free(order);
+    free(by_pred);
+    free(by_truth);
+    *n_users = counted;
+    return counted ? sum / (double)counted : NAN;
+}
+
+double metric_ndcg_at_k(const ds_split *s, const double *pred, const double *relevance, int k)
+{
+    long nu;
+    return rank_metric(RK_NDCG, s, pred, relevance, 0, k, &nu);
+}
+
+double metric_recall_vs_oracle_at_k(const ds_split *s, const double *pred, const double *oracle, int k)
+{
+    long nu;
+    return rank_metric(RK_RECALL_ORACLE, s, pred, oracle, 0, k, &nu);
+}
+
+double metric_regret_at_k(const ds_split *s, const double *pred, const double *oracle, int k)
+{
+    long nu;
+    return rank_metric(RK_REGRET, s, pred, oracle, 0, k, &nu);
+}
+
+double metric_precision_at_k(const ds_split *s, const double *pred, double threshold, int k)
+{
+    long nu;
+    return rank_metric(RK_PRECISION, s, pred, NULL, threshold, k, &nu);
+}
+
+double metric_recall_at_k(const ds_split *s, const double *pred, double threshold, int k)
+{
+    long nu;
+    return rank_metric(RK_RECALL, s, pred, NULL, threshold, k, &nu);
+}
+
+double metric_map_at_k(const ds_split *s, const double *pred, double threshold, int k)
+{
+    long nu;
+    return rank_metric(RK_MAP, s, pred, NULL, threshold, k, &nu);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+#define EVAL_K 10
+#define EVAL_RELEVANT 4.0
+
+/* Predictions for every pair of s (NULL on allocation failure); *finite = all finite. */
+static double *predict_split(const est_method *m, const void *model, const ds_data *d,
+                             const ds_split *s, int *finite)
+{
+    double *p = malloc((size_t)s->n * sizeof *p);
+    if (!p)
+        return NULL;
+    m->predict(model, d, s->n, s->user, s->item, p);
+    *finite = 1;
+    for (long j = 0; j < s->n; j++)
+        if (!isfinite(p[j])) {
+            *finite = 0;
+            break;
+        }
+    return p;
+}
+
+/* Adds a ranking metric: NaN for non-finite predictions, nothing when no user qualifies.
+ * Returns -1 on allocation failure. */
+static int add_rank(metric_set *out, const char *name, rank_kind kind, const ds_split *s,
+                    const double *pred, int finite, const double *oracle, double threshold)
+{
+    if (!finite) {
+        metrics_add(out, name, NAN);
+        return 0;
+    }
+    long nu;
+    double v = rank_metric(kind, s, pred, oracle, threshold, EVAL_K, &nu);
+    if (nu == -2)
+        return -1;
+    if (nu != 0)
+        metrics_add(out, name, v);
+    return 0;
+}
+
+static void add_err(metric_set *out, const char *name, double v, int finite)
+{
+    metrics_add(out, name, finite ? v : NAN);
+}
+
+int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, metric_set *out)
+{
+    int rc = 0, fin;
+    double *p;
+    if (d->synthetic) {
+        /* names added in the order of SPEC section 7 */
+        const ds_split *c = &d->test_cold, *w = &d->test_warm;
+        double *pc = NULL, *pw = NULL;
+        int fc = 1, fw = 1;
+        if (c->n > 0 && !(pc = predict_split(m, model, d, c, &fc)))
+            return -1;
+        if (w->n > 0 && !(pw = predict_split(m, model, d, w, &fw))) {
+            free(pc);
+            return -1;
+        }
+        if (pc && c->oracle)
+            add_err(out, "excess_risk_cold", metric_mse(pc, c->oracle, c->n), fc);
+        if (pw && w->oracle)
+            add_err(out, "excess_risk_warm", metric_mse(pw, w->oracle, w->n), fw);
+        if (pc)
+            add_err(out, "rmse_cold", metric_rmse(pc, c->rating, c->n), fc);
+        if (pw)
+            add_err(out, "rmse_warm", metric_rmse(pw, w->rating, w->n), fw);
+        if (pc)
+            add_err(out, "mae_cold", metric_mae(pc, c->rating, c->n), fc);
+        if (pw)
+            add_err(out, "mae_warm", metric_mae(pw, w->rating, w->n), fw);
+        if (pc && c->oracle) {
+            rc |= add_rank(out, "ndcg_at_10", RK_NDCG, c, pc, fc, c->oracle, 0);
+            rc |= add_rank(out, "recall_at_10", RK_RECALL_ORACLE, c, pc, fc, c->oracle, 0);
+            rc |= add_rank(out, "regret_at_10", RK_REGRET, c, pc, fc, c->oracle, 0);
+        }
+        free(pc);
+        free(pw);
+    } else {
+        const ds_split *w = &d->test_warm, *c = &d->test_cold;
+        if (w->n > 0) {
+            if (!(p = predict_split(m, model, d, w, &fin)))
+                return -1;
+            add_err(out, "rmse", metric_rmse(p, w->rating, w->n), fin);
+            add_err(out, "mae", metric_mae(p, w->rating, w->n), fin);
+            rc |= add_rank(out, "precision_at_10", RK_PRECISION, w, p, fin, NULL, EVAL_RELEVANT);
+            rc |= add_rank(out, "recall_at_10", RK_RECALL, w, p, fin, NULL, EVAL_RELEVANT);
+            rc |= add_rank(out, "map_at_10", RK_MAP, w, p, fin, NULL, EVAL_RELEVANT);
+            free(p);
+        }
+        if (c->n > 0) {
+            if (!(p = predict_split(m, model, d, c, &fin)))
+                return -1;
+            add_err(out, "rmse_cold", metric_rmse(p, c->rating, c->n), fin);
+            add_err(out, "mae_cold", metric_mae(p, c->rating, c->n), fin);
+            free(p);
+        }
+    }
+    return rc ? -1 : 0;
+}
