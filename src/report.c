@@ -1,28 +1,12 @@
 /* report.c — convergence slopes per group with 95% CIs (see report.h). */
 #include "report.h"
+#include "grouping.h"
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Keys that never define a group. */
-static int ignored_key(const char *k)
-{
-    static const char *skip[] = {"data.n_obs", "experiment.name", "experiment.output",
-                                 "experiment.replicates", "experiment.description", NULL};
-    for (int i = 0; skip[i]; i++)
-        if (!strcmp(k, skip[i]))
-            return 1;
-    return 0;
-}
-
-static const char *bare(const char *k)
-{
-    const char *dot = strchr(k, '.');
-    return dot ? dot + 1 : k;
-}
 
 int report_fit(const double *x, const double *y, int n, double *a, double *b, double *lo, double *hi)
 {
@@ -61,48 +45,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Is key k varying across the records (over ok and failed alike)? */
-static int varies(const cell_record *recs, int n, const char *k)
-{
-    const char *first = NULL;
-    int seen_absent = 0, seen_present = 0;
-    for (int i = 0; i < n; i++) {
-        const char *v = kv_get(&recs[i].config, k);
-        if (!v) {
-            seen_absent = 1;
-            continue;
-        }
-        seen_present = 1;
-        if (!first)
-            first = v;
-        else if (strcmp(first, v))
-            return 1;
-    }
-    return seen_absent && seen_present;
-}
 
-static int same_group(const cell_record *a, const cell_record *b, char **keys, int nk)
-{
-    for (int j = 0; j < nk; j++) {
-        const char *x = kv_get(&a->config, keys[j]), *y = kv_get(&b->config, keys[j]);
-        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y)))
-            return 0;
-    }
-    return 1;
-}
 
-static int add_name(char ***names, int *n, const char *k)
-{
-    for (int i = 0; i < *n; i++)
-        if (!strcmp((*names)[i], k))
-            return 0;
-    char **q = realloc(*names, (size_t)(*n + 1) * sizeof *q);
-    if (!q)
-        return -1;
-    *names = q;
-    q[*n] = strdup(k);
-    return q[(*n)++] ? 0 : -1;
-}
 
 /* Mean error at the largest n of the baseline group with the same data keys. */
 static double baseline_error(const report *r, const report_group *g)
@@ -124,58 +68,57 @@ static double baseline_error(const report *r, const report_group *g)
     return NAN;
 }
 
+static const char *const slope_ignore[] = {"data.n_obs", NULL};
+
+/* Does any record have a different n_obs than the first? */
+static int nobs_varies_in(const cell_record *recs, int n)
+{
+    const char *first = NULL;
+    for (int i = 0; i < n; i++) {
+        const char *v = kv_get(&recs[i].config, "data.n_obs");
+        if (!v)
+            continue;
+        if (!first)
+            first = v;
+        else if (strcmp(first, v))
+            return 1;
+    }
+    return 0;
+}
+
 int report_build(const cell_record *recs, int n, const char *metric, report *out)
 {
     memset(out, 0, sizeof *out);
     out->metric = metric;
-    /* the keys that define groups: method + every varying config key */
-    char **keys = NULL;
-    int nk = 0;
-    if (add_name(&keys, &nk, "method") != 0)
+    grouping gr;
+    if (grouping_build(recs, n, slope_ignore, &gr) != 0) {
+        grouping_free(&gr);
         return -1;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < recs[i].config.n; j++) {
-            const char *k = recs[i].config.key[j];
-            if (!ignored_key(k) && strcmp(k, "method") && varies(recs, n, k) && add_name(&keys, &nk, k))
-                return -1;
-        }
-    out->varying = keys;
-    out->nvarying = nk;
-    int nobs_varies = varies(recs, n, "data.n_obs");
-
-    int *gid = malloc((size_t)(n + 1) * sizeof *gid);
-    if (!gid)
+    }
+    out->varying = gr.keys;
+    out->nvarying = gr.nkeys;
+    gr.keys = NULL;
+    gr.nkeys = 0;
+    int nobs_varies = nobs_varies_in(recs, n);
+    int *gid = gr.gid;
+    out->ngroups = gr.ngroups;
+    out->groups = calloc((size_t)(gr.ngroups + 1), sizeof *out->groups);
+    out->rec_group = malloc((size_t)(n + 1) * sizeof *out->rec_group);
+    if (!out->groups || !out->rec_group) {
+        grouping_free(&gr);
         return -1;
-    for (int i = 0; i < n; i++) {
-        gid[i] = -1;
-        for (int j = 0; j < i && gid[i] < 0; j++)
-            if (same_group(&recs[i], &recs[j], keys, nk))
-                gid[i] = gid[j];
-        if (gid[i] < 0) {
-            report_group *q = realloc(out->groups, (size_t)(out->ngroups + 1) * sizeof *q);
-            if (!q) {
-                free(gid);
-                return -1;
-            }
-            out->groups = q;
-            report_group *g = &q[out->ngroups];
-            memset(g, 0, sizeof *g);
-            g->method = strdup(kv_str(&recs[i].config, "method", "?"));
-            kv_init(&g->keys);
-            size_t ll = 64;
-            for (int k = 1; k < nk; k++) {
-                const char *v = kv_get(&recs[i].config, keys[k]);
-                kv_set(&g->keys, keys[k], v ? v : "");
-                ll += strlen(keys[k]) + (v ? strlen(v) : 0) + 2;
-            }
-            g->label = malloc(ll);
-            snprintf(g->label, ll, "%s", g->method);
-            for (int k = 1; k < nk; k++) {
-                size_t at = strlen(g->label);
-                const char *v = kv_get(&recs[i].config, keys[k]);
-                snprintf(g->label + at, ll - at, " %s=%s", bare(keys[k]), v ? v : "-");
-            }
-            gid[i] = out->ngroups++;
+    }
+    memcpy(out->rec_group, gid, (size_t)n * sizeof *gid);
+    for (int q = 0; q < gr.ngroups; q++) {
+        report_group *g = &out->groups[q];
+        const cell_record *r = &recs[gr.first[q]];
+        g->method = strdup(kv_str(&r->config, "method", "?"));
+        g->label = gr.label[q];
+        gr.label[q] = NULL;
+        kv_init(&g->keys);
+        for (int k = 0; k < out->nvarying; k++) {
+            const char *v = kv_get(&r->config, out->varying[k]);
+            kv_set(&g->keys, out->varying[k], v ? v : "");
         }
     }
 
@@ -262,6 +205,7 @@ int report_build(const cell_record *recs, int n, const char *metric, report *out
         free(y);
         free(y2);
     }
+    grouping_free(&gr);
     /* learning check: needs the baseline groups built first */
     for (int gi = 0; gi < out->ngroups; gi++) {
         report_group *g = &out->groups[gi];
@@ -274,7 +218,6 @@ int report_build(const cell_record *recs, int n, const char *metric, report *out
         if (g->err_at_max_n >= 0.9 * ref)
             g->status = "not yet learning";
     }
-    free(gid);
     return 0;
 }
 
@@ -295,6 +238,7 @@ void report_free(report *r)
     for (int i = 0; i < r->nvarying; i++)
         free(r->varying[i]);
     free(r->varying);
+    free(r->rec_group);
     memset(r, 0, sizeof *r);
 }
 
@@ -356,16 +300,16 @@ static void csv_num(FILE *f, double v)
 void report_print_csv(FILE *f, const report *r)
 {
     fputs("method", f);
-    for (int k = 1; k < r->nvarying; k++) {
+    for (int k = 0; k < r->nvarying; k++) {
         fputc(',', f);
-        csv_field(f, bare(r->varying[k]));
+        csv_field(f, grouping_short(r->varying[k]));
     }
     fputs(",metric,n_points,n_levels,n_failed,slope,slope_ci_low,slope_ci_high,slope_log2,"
           "slope_log2_ci_low,slope_log2_ci_high,theory_slope,error_at_max_n,status\n", f);
     for (int i = 0; i < r->ngroups; i++) {
         const report_group *g = &r->groups[i];
         csv_field(f, g->method);
-        for (int k = 1; k < r->nvarying; k++) {
+        for (int k = 0; k < r->nvarying; k++) {
             fputc(',', f);
             csv_field(f, kv_str(&g->keys, r->varying[k], ""));
         }

@@ -41,8 +41,9 @@ typedef struct {
     int ngroups;
     report_group *groups;
     int n_failed_total;
-    char **varying;           /* names of the keys that vary across the file (excluding n_obs) */
+    char **varying;           /* names of the keys that vary (excluding n_obs): see grouping.h */
     int nvarying;
+    int *rec_group;           /* per input record: its group */
 } report;
 
 /* Build the report of recs for one metric. 0 ok, -1 out of memory. */
