@@ -21,7 +21,7 @@ LDLIBS  += $(HDF5_LIBS) -linih -lgsl -lopenblas -lm -lpthread
 TEST_LDLIBS := -lcmocka
 
 SYNTH_SRC := $(wildcard synth/*.c)
-LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC   := $(filter-out src/main.c $(EXCLUDE),$(wildcard src/*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 SYNTH_OBJ := $(SYNTH_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -92,3 +92,51 @@ clean:
 	rm -rf $(BUILD) build-san $(BIN) tests/tmp
 
 -include $(SYNTH_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
+
+# ---- fuzzing: libFuzzer targets in tests/fuzz/ (clang; sources rebuilt with the sanitizers) ----
+# `make fuzz FUZZ_SECONDS=N` builds build-fuzz/fuzz_* and runs each for N seconds on its seed
+# corpus tests/fuzz/corpus/TARGET/ (new inputs go to build-fuzz/corpus/TARGET/, crashes to
+# build-fuzz/crashes/TARGET-*). Saved crashes are replayed by tests/test_fuzz_regressions.c.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := fuzz_config fuzz_movielens fuzz_tsv fuzz_results
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth -Itests/fuzz $(HDF5_CFLAGS)
+FUZZ_OBJ     := $(SYNTH_SRC:%.c=$(FUZZ_BUILD)/%.o) $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/synth/%.o: synth/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/libt2rec-fuzz.a: $(FUZZ_OBJ)
+	ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libt2rec-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_BUILD)/libt2rec-fuzz.a -o $@ $(LDLIBS)
+
+fuzz:
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+	  > /tmp/t2rec-fuzzcheck.$$$$.c; \
+	if ! $(FUZZ_CC) -fsanitize=fuzzer /tmp/t2rec-fuzzcheck.$$$$.c -o /tmp/t2rec-fuzzcheck.$$$$ 2>/dev/null; then \
+	  echo "make fuzz: $(FUZZ_CC) -fsanitize=fuzzer does not work; installing clang and libclang-rt-14-dev"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+	    --no-install-recommends clang libclang-rt-14-dev; \
+	fi; rm -f /tmp/t2rec-fuzzcheck.$$$$ /tmp/t2rec-fuzzcheck.$$$$.c
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+	@mkdir -p $(FUZZ_BUILD)/crashes; status=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "=== $$t for $(FUZZ_SECONDS) s"; \
+	  nice -n 10 ./$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1 || status=1; \
+	  tail -n 25 $(FUZZ_BUILD)/$$t.log; \
+	done; \
+	ls $(FUZZ_BUILD)/crashes/ | grep -q . && { echo "make fuzz: crashes in $(FUZZ_BUILD)/crashes/:"; ls $(FUZZ_BUILD)/crashes/; status=1; }; \
+	exit $$status
+
+-include $(FUZZ_OBJ:.o=.d)

@@ -26,12 +26,16 @@ static int run_script(const plot_opts *o, const char *gp, char *err, size_t errl
     return 0;
 }
 
-/* gnuplot string: escape double quotes, underscores (enhanced text) */
+/* Text for a double-quoted gnuplot string in enhanced mode: the special characters of
+ * enhanced text get a backslash, which itself must be doubled inside double quotes. */
 static void gq(const char *s, char *buf, size_t n)
 {
     size_t at = 0;
-    for (; *s && at + 3 < n; s++) {
-        if (*s == '"' || *s == '_' || *s == '\\' || *s == '^' || *s == '{' || *s == '}' || *s == '@' || *s == '&')
+    for (; *s && at + 4 < n; s++) {
+        if (*s == '_' || *s == '^' || *s == '{' || *s == '}' || *s == '@' || *s == '&' || *s == '~') {
+            buf[at++] = '\\';
+            buf[at++] = '\\';
+        } else if (*s == '"' || *s == '\\')
             buf[at++] = '\\';
         buf[at++] = *s;
     }
@@ -41,10 +45,10 @@ static void gq(const char *s, char *buf, size_t n)
 static void terminals(FILE *gp, const char *base, int pdf)
 {
     if (pdf)
-        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,4.4in\n"
+        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,5.2in\n"
                     "set output '%s.pdf'\n", base);
     else
-        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,700\n"
+        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,800\n"
                     "set output '%s.png'\n", base);
 }
 
@@ -98,23 +102,34 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
     }
     char metric[128];
     gq(r->metric, metric, sizeof metric);
+    double ymin = INFINITY, ymax = 0;
+    for (int k = 0; k < nplotted; k++) {
+        const report_group *g = &r->groups[which[k]];
+        for (int l = 0; l < g->nlev; l++)
+            if (g->lev_mean[l] > 0) {
+                ymin = fmin(ymin, g->lev_mean[l]);
+                ymax = fmax(ymax, g->lev_mean[l]);
+            }
+    }
     for (int pdf = 0; pdf < 2; pdf++) {
         terminals(gp, base, pdf);
         fprintf(gp, "set logscale xy 2\nset format x '2^{%%L}'\nset format y '%%.2g'\n"
                     "set xlabel '|{/Symbol W}| = n\\_obs (training pairs)'\n"
-                    "set ylabel '%s (log scale)'\n"
-                    "set key outside right top vertical font ',8' spacing 1.1\n"
+                    "set ylabel \"%s (log scale)\"\n"
+                    "set key below left vertical maxrows 6 font ',9' spacing 1.1 width -2\n"
                     "set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n"
                     "set style fill transparent solid 0.18 noborder\n",
                 metric);
+        /* the means decide the range; wide bands (few replicates) are clipped, not followed */
+        fprintf(gp, "set yrange [%.6g:%.6g]\n", ymin / 3, ymax * 3);
         char reps[64];
         if (minrep == maxrep)
             snprintf(reps, sizeof reps, "%d replicates", maxrep);
         else
             snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
-        fprintf(gp, "set title \"Convergence%s\\n{/*0.8 line: mean over %s; band: 95%% t-interval of "
-                    "the mean; dashed: theory slope -2{/Symbol b}/(2{/Symbol b}+d) through the first "
-                    "point%s}\"\n",
+        fprintf(gp, "set title \"Convergence%s\\n{/*0.8 line: geometric mean over %s; band: 95%% "
+                    "t-interval of the mean log error; dashed: theory slope -2{/Symbol b}/(2{/Symbol b}+d) "
+                    "(two-tower), through its first point%s}\"\n",
                 title_extra, reps, r->n_failed_total ? "; failed cells left out" : "");
         fprintf(gp, "plot ");
         for (int k = 0; k < nplotted; k++) {
@@ -126,7 +141,7 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
                          g->slope_hi, "");
             else
                 snprintf(lab, sizeof lab, "%s: %s", label, g->status);
-            if (isfinite(g->theory_slope) && !strcmp(g->status, "fitted")) {
+            if (isfinite(g->theory_slope) && !strcmp(g->status, "fitted") && !strcmp(g->method, "twotower")) {
                 size_t at = strlen(lab);
                 snprintf(lab + at, sizeof lab - at, ", theory %.2f", g->theory_slope);
             }
@@ -135,7 +150,7 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
                     k ? "     " : "", dat, k, col);
             fprintf(gp, "     '%s' index %d using 1:2 with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title \"%s\"",
                     dat, k, col, lab);
-            if (isfinite(g->theory_slope) && g->nlev > 0) {
+            if (isfinite(g->theory_slope) && g->nlev > 0 && !strcmp(g->method, "twotower")) {
                 int l0 = 0;
                 while (l0 < g->nlev && !(g->lev_mean[l0] > 0))
                     l0++;
@@ -212,8 +227,8 @@ static int plot_learning(const cell_record *recs, int n, const report *r, const 
     for (int pdf = 0; pdf < 2; pdf++) {
         terminals(gp, base, pdf);
         fprintf(gp, "set multiplot layout 1,2 title \"Learning curves (per group: the cell with the "
-                    "largest n\\_obs, first replicate)\"\n"
-                    "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key top right font ',7'\n"
+                    "largest n\\\\_obs, first replicate)\"\n"
+                    "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key below left vertical font ',8'\n"
                     "set logscale y\n");
         for (int panel = 0; panel < 2; panel++) {
             fprintf(gp, "set ylabel '%s'\nplot ", panel == 0 ? "valid RMSE" : "test\\_cold excess risk");

@@ -168,15 +168,17 @@ int report_build(const cell_record *recs, int n, const char *metric, report *out
             int c = 0;
             for (int k = 0; k < m; k++)
                 if (x[k] == xs[l])
-                    vals[c++] = exp(y[k]);
+                    vals[c++] = y[k];   /* log error */
+            /* geometric mean and a 95% t-interval of the mean of log(error): the same scale
+             * as the fit, and never below zero */
             double mean = gsl_stats_mean(vals, 1, (size_t)c);
             double half = 0;
             if (c > 1)
                 half = gsl_cdf_tdist_Pinv(0.975, c - 1) * gsl_stats_sd_m(vals, 1, (size_t)c, mean) / sqrt(c);
             g->lev_n[l] = exp(xs[l]);
-            g->lev_mean[l] = mean;
-            g->lev_lo[l] = mean - half;
-            g->lev_hi[l] = mean + half;
+            g->lev_mean[l] = exp(mean);
+            g->lev_lo[l] = exp(mean - half);
+            g->lev_hi[l] = exp(mean + half);
             g->lev_count[l] = c;
             if (c > g->n_replicates)
                 g->n_replicates = c;

@@ -30,7 +30,8 @@ typedef struct {
     double theory_slope;      /* NaN when d or beta is unknown */
     double err_at_max_n;      /* mean error at the largest n_obs */
     const char *status;       /* "fitted", "too few points", "not yet learning", "no n_obs axis" */
-    /* per-level summary, sorted by n: mean and 95% CI of the error */
+    /* per-level summary, sorted by n: geometric mean of the error and the 95% t-interval of
+     * the mean of log(error), mapped back (the scale of the fit) */
     int nlev;
     double *lev_n, *lev_mean, *lev_lo, *lev_hi;
     int *lev_count;
