@@ -84,6 +84,15 @@ deps:
 demo: deps all
 	@bash experiments/demo.sh
 
+# The validation study (SPEC section 10): SCALE=small (default) or SCALE=full.
+paper: deps all
+	@$(MAKE) --no-print-directory data/ml-100k >/dev/null 2>&1 || true
+	@SCALE=$(or $(SCALE),small) T2REC=$(BIN)/t2rec bash paper_configs/run_paper.sh
+
+# Figures of every results file in results/.
+plots: all
+	@for f in results/*.h5; do [ -f "$$f" ] && $(BIN)/t2rec plot "$$f" -o plots/out; done; true
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN)/t2rec $(DESTDIR)$(PREFIX)/bin/t2rec
