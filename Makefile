@@ -28,7 +28,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
-.PHONY: all deps test check demo paper plots bench install clean fuzz tests-build
+.PHONY: all deps test check demo paper plots bench install clean fuzz tests-build docs
 
 all: $(BIN)/t2rec
 
@@ -89,6 +89,11 @@ paper: deps all
 	@$(MAKE) --no-print-directory data/ml-100k >/dev/null 2>&1 || true
 	@SCALE=$(or $(SCALE),small) T2REC=$(BIN)/t2rec bash paper_configs/run_paper.sh
 
+# docs/configs.md = the hand-written part + the key tables of this build (t2rec keys --markdown).
+docs: all
+	@{ cat docs/configs.intro.md; $(BIN)/t2rec keys --markdown; } > docs/configs.md.tmp && mv docs/configs.md.tmp docs/configs.md
+	@echo "wrote docs/configs.md"
+
 # Figures of every results file in results/.
 plots: all
 	@for f in results/*.h5; do [ -f "$$f" ] && $(BIN)/t2rec plot "$$f" -o plots/out; done; true
@@ -140,6 +145,7 @@ fuzz:
 	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  echo "=== $$t for $(FUZZ_SECONDS) s"; \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) \
 	  nice -n 10 ./$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
 	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1 || status=1; \
@@ -149,3 +155,16 @@ fuzz:
 	exit $$status
 
 -include $(FUZZ_OBJ:.o=.d)
+
+# ---- bench (bench/): t2rec's two-tower against the PyTorch reference and the sgemm peak ----
+# BENCH_SCALE=small (default, about 10 minutes on 2 cores) or full (the 1M-observation setting).
+# Writes results/bench.json and prints a table (bench/run_bench.sh).
+BENCH_SCALE ?= small
+BENCH_BIN := $(BUILD)/bench/bench_twotower $(BUILD)/bench/sgemm_peak
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libt2rec.a $(BUILD)/libsynth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libt2rec.a $(BUILD)/libsynth.a -o $@ $(LDLIBS)
+
+bench: $(BENCH_BIN)
+	BENCH_SCALE=$(BENCH_SCALE) PYTHON=$(PYTHON) BUILD=$(BUILD) bash bench/run_bench.sh

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"slurm", cmd_slurm, "write (and submit) a Slurm array job of shards plus its merge job"},
     {"report", cmd_report, "slope tables with 95% CIs against theory; tables of mean metrics"},
     {"plot", cmd_plot, "gnuplot figures (PNG, PDF): convergence with CI bands, learning curves"},
+    {"keys", cmd_keys, "every config key with its type, default, range and meaning"},
     {"intdim", cmd_intdim, "TwoNN and MLE intrinsic-dimension estimates of the covariates"},
     {NULL, NULL, NULL},
 };

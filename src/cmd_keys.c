@@ -1,0 +1,79 @@
+/* cmd_keys.c — `t2rec keys [--markdown]`: every config key the build accepts, with its type,
+ * default, range and meaning, from the same tables that validate configs (so docs/configs.md
+ * can be regenerated and checked against the code). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "config.h"
+#include "estimator.h"
+
+static const char *type_name(const param_spec *s)
+{
+    switch (s->type) {
+    case PT_INT: return "integer";
+    case PT_REAL: return "real";
+    case PT_ENUM: return "choice";
+    case PT_STRING: return "text";
+    case PT_INT_OR_THEORY: return "integer or theory";
+    }
+    return "?";
+}
+
+static void range(const param_spec *s, char *buf, size_t n)
+{
+    if (s->type == PT_ENUM)
+        snprintf(buf, n, "%s", s->choices);
+    else if (s->type == PT_STRING)
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.6g .. %.6g", s->min, s->max);
+}
+
+static void table(const char *title, const param_spec *t, int md)
+{
+    if (md) {
+        printf("\n### %s\n\n| key | type | default | range | meaning |\n|---|---|---|---|---|\n", title);
+    } else
+        printf("\n[%s]\n", title);
+    for (const param_spec *s = t; s && s->name; s++) {
+        char r[256];
+        range(s, r, sizeof r);
+        if (md) {
+            printf("| `%s` | %s | %s | ", s->name, type_name(s), s->def ? s->def : "(required or computed)");
+            for (const char *p = r; *p; p++)
+                fputs(*p == '|' ? " \\| " : (char[2]){*p, 0}, stdout);
+            printf(" | %s |\n", s->help ? s->help : "");
+        } else
+            printf("  %-20s %-18s default %-12s range %-28s %s\n", s->name, type_name(s),
+                   s->def ? s->def : "-", r, s->help ? s->help : "");
+    }
+}
+
+int cmd_keys(int argc, char **argv)
+{
+    int md = 0;
+    for (int k = 1; k < argc; k++) {
+        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            printf("usage: t2rec keys [--markdown]\n\nList every config key: [experiment], [data] per "
+                   "source, and each method's [method.NAME] keys, with type, default, range and "
+                   "meaning (the tables configs are validated against).\n");
+            return 0;
+        } else if (!strcmp(argv[k], "--markdown"))
+            md = 1;
+        else {
+            fprintf(stderr, "t2rec keys: unknown argument '%s'\n", argv[k]);
+            return 2;
+        }
+    }
+    table("experiment", cfg_experiment_keys, md);
+    table("data, source = synthetic", cfg_data_keys("synthetic"), md);
+    table("data, source = movielens100k", cfg_data_keys("movielens100k"), md);
+    table("data, source = tsv", cfg_data_keys("tsv"), md);
+    for (int m = 0; est_methods[m]; m++) {
+        char title[64];
+        snprintf(title, sizeof title, "method.%s", est_methods[m]->name);
+        table(title, est_methods[m]->params, md);
+    }
+    return 0;
+}
