@@ -379,5 +379,12 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
             free(p);
         }
     }
+    /* the valid split's RMSE: what hyperparameters are tuned on (never the test splits) */
+    if (rc == 0 && d->valid.n > 0) {
+        if (!(p = predict_split(m, model, d, &d->valid, &fin)))
+            return -1;
+        add_err(out, "rmse_valid", metric_rmse(p, d->valid.rating, d->valid.n), fin);
+        free(p);
+    }
     return rc ? -1 : 0;
 }

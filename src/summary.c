@@ -10,6 +10,7 @@
 static const char *metric_order[] = {
     "excess_risk_cold", "excess_risk_warm", "rmse_cold", "rmse_warm", "mae_cold", "mae_warm",
     "ndcg_at_10", "recall_at_10", "regret_at_10", "rmse", "mae", "precision_at_10", "map_at_10",
+    "rmse_valid",
     NULL};
 
 /* characters (not bytes) of a UTF-8 string, for column alignment */

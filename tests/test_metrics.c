@@ -229,10 +229,10 @@ static void fake_predict(const void *model, const ds_data *d, long n, const int3
 {
     (void)model;
     /* look the pair up in the test splits (tiny data) */
-    const ds_split *sp[2] = { &d->test_cold, &d->test_warm };
+    const ds_split *sp[3] = { &d->test_cold, &d->test_warm, &d->valid };
     for (long k = 0; k < n; k++) {
         out[k] = NAN;
-        for (int q = 0; q < 2; q++)
+        for (int q = 0; q < 3; q++)
             for (long j = 0; j < sp[q]->n; j++)
                 if (sp[q]->user[j] == u[k] && sp[q]->item[j] == i[k])
                     out[k] = (sp[q]->oracle ? sp[q]->oracle[j] : sp[q]->rating[j]) + g_shift;
@@ -311,6 +311,24 @@ static void test_evaluate_synthetic(void **state)
     ds_free(&d);
 }
 
+/* The valid split's RMSE is reported as rmse_valid (what tuning uses, never the test sets). */
+static void test_evaluate_valid(void **state)
+{
+    (void)state;
+    ds_data d;
+    memset(&d, 0, sizeof d);
+    d.n_users = 10;
+    d.n_items = 10;
+    make_split(&d.valid, BN, BU, BI, BR, NULL);
+    metric_set m;
+    metrics_init(&m);
+    g_shift = -0.5;
+    assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
+    assert_int_equal(m.n, 1);
+    assert_near(metrics_get(&m, "rmse_valid"), 0.5, TOL);
+    ds_free(&d);
+}
+
 static void test_evaluate_real(void **state)
 {
     (void)state;
@@ -357,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_evaluate_synthetic),
         cmocka_unit_test(test_evaluate_real),
+        cmocka_unit_test(test_evaluate_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
