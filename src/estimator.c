@@ -4,10 +4,10 @@
 #include <string.h>
 
 /* Each method defines its table in its own file (est_NAME.c). */
-extern const est_method est_baseline, est_oracle, est_twotower, est_mf;
+extern const est_method est_baseline, est_oracle, est_twotower, est_mf, est_autorec;
 
 const est_method *const est_methods[] = {
-    &est_twotower, &est_baseline, &est_oracle, &est_mf, NULL,
+    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, NULL,
 };
 
 const est_method *est_find(const char *name)
