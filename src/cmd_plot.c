@@ -1,7 +1,10 @@
 /* cmd_plot.c — `t2rec plot RESULTS.h5 [-o DIR]`: gnuplot figures (PNG and PDF). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "commands.h"
 #include "h5out.h"
 #include "plot.h"
@@ -59,6 +62,14 @@ int cmd_plot(int argc, char **argv)
     int n = 0;
     if (h5out_read(path, &recs, &n, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec plot: %s\n", err);
+        return 2;
+    }
+    /* an output folder that cannot be made or written is bad input (exit 2), like run's -o */
+    struct stat st;
+    if ((mkdir(o.outdir, 0777) != 0 && errno != EEXIST) || stat(o.outdir, &st) != 0 ||
+        (!S_ISDIR(st.st_mode) && (errno = ENOTDIR)) || access(o.outdir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "t2rec plot: %s: cannot write figures there: %s\n", o.outdir, strerror(errno));
+        h5out_free_records(recs, n);
         return 2;
     }
     int rc = plot_all(recs, n, &o, err, sizeof err) == 0 ? 0 : 1;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CFG_MAX_FILE (4 << 20)      /* bytes: a config larger than this is not a config */
 #define CFG_MAX_CELLS 1000000
@@ -907,6 +908,12 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
     FILE *f = fopen(path, "rb");
     if (!f) {
         seterr(err, errlen, path, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        seterr(err, errlen, path, 0, NULL, NULL, "is a directory, not a config file");
         return -1;
     }
     size_t cap = 4096, n = 0;

@@ -11,11 +11,31 @@
  * valid RMSE with `patience` epochs (an improvement must exceed `min_delta`), keeping the best
  * weights. A non-finite loss fails the fit with "non-finite loss at epoch K".
  *
+ * Schedules (`schedule`): how the epoch's minibatches are formed. The tower cost of a batch
+ * scales with its DISTINCT users and items, not with its pairs, so
+ *   pairs         pairs shuffled uniformly (the textbook algorithm; the default);
+ *   user_grouped  users shuffled, each user's pairs kept together: a batch of B pairs holds
+ *                 about B / obs_per_user distinct users, so the user tower runs on far fewer rows;
+ *   alternating   per epoch, two phases (block coordinate descent, as in ALS): the embeddings G
+ *                 of all training items are computed once and the user tower takes one pass over
+ *                 the pairs grouped by user against the fixed G; then the embeddings F of all
+ *                 training users are computed with the updated user tower and the item tower
+ *                 takes one pass grouped by item against the fixed F. Each entity goes through
+ *                 its tower about once per pass instead of once per observation. (Running both
+ *                 passes at once from the same F, G, block-Jacobi style, oscillated.)
+ * Every schedule takes ceil(n / batch) Adam steps per tower per epoch.
+ *
+ * Threads: ctx->threads >= 2 runs the user and the item tower on two threads (nn.h,
+ * nn_twotower_set_threads) with OpenBLAS set to one thread for the fit (restored afterwards):
+ * sgemm's own threading does not scale on these shapes. The numbers do not depend on the thread
+ * count. The note of the curves ends with the seconds spent training and evaluating.
+ *
  * width = theory: width = ceil(width_scale * n^(d / (2 beta + d))), capped by width_max, with
  * n = |train|, d = max(user, item intrinsic dim) and beta read from the keys
  * "data.user_intrinsic_dim", "data.item_intrinsic_dim" and "data.beta" that the runner adds to
  * the method's kvset (ctx->params); without them width = theory is an error.
  */
+#include "blas.h"
 #include "estimator.h"
 #include "nn.h"
 #include <math.h>
@@ -42,6 +62,11 @@ static const param_spec tt_params[] = {
     {"weight_decay", PT_REAL, "0", 0, 1e6, NULL,
      "decoupled (AdamW) weight decay on weight matrices, not biases"},
     {"center", PT_ENUM, "yes", 0, 0, "yes|no", "predict mean training rating + <f, g>"},
+    {"schedule", PT_ENUM, "pairs", 0, 0, "pairs|user_grouped|alternating",
+     "minibatch schedule: shuffled pairs, pairs grouped by user, or alternating user/item tower "
+     "passes against the other side's fixed embeddings"},
+    {"max_batches", PT_INT, "0", 0, 1e15, NULL,
+     "stop each epoch's pass after this many minibatches (0 = all; for benchmarks)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -127,9 +152,10 @@ static void standardise_row(float *out, const double *x, const double *mean, con
         out[c] = (float)((x[c] - mean[c]) / sd[c]);
 }
 
-/* Embeddings (count, P) of entities list[0..count) of one side, in chunks through the tower. */
+/* Embeddings of entities list[0..count) of one side, in chunks through the tower: row k goes to
+ * E + k * P, or with table = 1 to E + list[k] * P (obuf then holds chunk * P floats). */
 static void embed(const tt_model *m, int side, const double *x, const int32_t *list, long count,
-                  float *E, float *xbuf, float *s1, float *s2, int chunk)
+                  float *E, int table, float *xbuf, float *s1, float *s2, float *obuf, int chunk)
 {
     const nn_tower *t = &m->net->tower[side];
     int dim = side ? m->di : m->du, P = m->net->embed_dim;
@@ -138,8 +164,95 @@ static void embed(const tt_model *m, int side, const double *x, const int32_t *l
         int rows = (int)(count - s < chunk ? count - s : chunk);
         for (int r = 0; r < rows; r++)
             standardise_row(xbuf + (size_t)r * dim, x + (size_t)list[s + r] * dim, mean, sd, dim);
-        nn_tower_infer(t, xbuf, rows, E + (size_t)s * P, s1, s2);
+        if (!table) {
+            nn_tower_infer(t, xbuf, rows, E + (size_t)s * P, s1, s2);
+            continue;
+        }
+        nn_tower_infer(t, xbuf, rows, obuf, s1, s2);
+        for (int r = 0; r < rows; r++)
+            memcpy(E + (size_t)list[s + r] * P, obuf + (size_t)r * P, (size_t)P * sizeof *E);
     }
+}
+
+/* Embedding work split over the model's two threads (nn_twotower_run2): the users and items to
+ * embed are laid end to end and cut in two halves of equal rows. */
+#define EMB_CHUNK 1024
+typedef struct {
+    const tt_model *m;
+    const ds_data *d;
+    struct { int side; const int32_t *list; long count; float *E; } seg[2];
+    int nseg, table;
+    float *xbuf, *s1, *s2, *obuf;
+} emb_job;
+
+static void emb_run(void *p)
+{
+    emb_job *j = p;
+    for (int k = 0; k < j->nseg; k++) {
+        int side = j->seg[k].side;
+        embed(j->m, side, side ? j->d->item_x : j->d->user_x, j->seg[k].list, j->seg[k].count,
+              j->seg[k].E, j->table, j->xbuf, j->s1, j->s2, j->obuf, EMB_CHUNK);
+    }
+}
+
+static int emb_scratch(emb_job *j, const tt_model *m)
+{
+    int maxd = m->net->tower[0].max_dim > m->net->tower[1].max_dim ? m->net->tower[0].max_dim
+                                                                   : m->net->tower[1].max_dim;
+    int xd = m->du > m->di ? m->du : m->di;
+    j->xbuf = malloc((size_t)EMB_CHUNK * xd * sizeof(float));
+    j->s1 = malloc((size_t)EMB_CHUNK * maxd * sizeof(float));
+    j->s2 = malloc((size_t)EMB_CHUNK * maxd * sizeof(float));
+    j->obuf = malloc((size_t)EMB_CHUNK * m->net->embed_dim * sizeof(float));
+    return j->xbuf && j->s1 && j->s2 && j->obuf ? 0 : -1;
+}
+
+static void emb_free(emb_job *j)
+{
+    free(j->xbuf);
+    free(j->s1);
+    free(j->s2);
+    free(j->obuf);
+}
+
+/* Embed users lu[0..nu) into Eu and items li[0..ni) into Ei (table or list order). -1 = no memory. */
+static int embed_both(const tt_model *m, const ds_data *d, const int32_t *lu, long nu, float *Eu,
+                      const int32_t *li, long ni, float *Ei, int table)
+{
+    emb_job a = {m, d, {{0, lu, nu, Eu}, {1, li, ni, Ei}}, 2, table, NULL, NULL, NULL, NULL};
+    emb_job b = {m, d, {{0, NULL, 0, NULL}, {0, NULL, 0, NULL}}, 0, table, NULL, NULL, NULL, NULL};
+    int two = m->net->worker != NULL, rc = 0;
+    if (emb_scratch(&a, m) != 0 || (two && emb_scratch(&b, m) != 0)) {
+        rc = -1;
+        goto done;
+    }
+    if (two) {   /* a: users [0, h) (and items when h > nu); b: the rest */
+        int P = m->net->embed_dim;
+        long h = (nu + ni) / 2;
+        if (h <= nu) {
+            a.nseg = 1;
+            a.seg[0].count = h;
+            b.seg[0].side = 0;
+            b.seg[0].list = nu > 0 ? lu + h : NULL;
+            b.seg[0].count = nu - h;
+            b.seg[0].E = table || nu == 0 ? Eu : Eu + (size_t)h * P;
+            b.seg[1] = a.seg[1];
+            b.nseg = 2;
+        } else {
+            a.seg[1].count = h - nu;
+            b.seg[0].side = 1;
+            b.seg[0].list = li + (h - nu);
+            b.seg[0].count = ni - (h - nu);
+            b.seg[0].E = table ? Ei : Ei + (size_t)(h - nu) * P;
+            b.nseg = 1;
+        }
+        nn_twotower_run2(m->net, emb_run, &a, emb_run, &b);
+    } else
+        emb_run(&a);
+done:
+    emb_free(&a);
+    emb_free(&b);
+    return rc;
 }
 
 /* Distinct entries of ids[0..n) in first-appearance order; loc[id] = position. */
@@ -160,29 +273,19 @@ static void tt_predict(const void *model, const ds_data *d, long n, const int32_
     const tt_model *m = model;
     if (n <= 0)
         return;
-    const int chunk = 1024;
     int P = m->net->embed_dim;
-    int maxd = m->net->tower[0].max_dim > m->net->tower[1].max_dim ? m->net->tower[0].max_dim
-                                                                   : m->net->tower[1].max_dim;
-    int xd = m->du > m->di ? m->du : m->di;
     long nlu = n < d->n_users ? n : d->n_users, nli = n < d->n_items ? n : d->n_items;
     int32_t *locu = malloc((size_t)d->n_users * sizeof *locu);
     int32_t *loci = malloc((size_t)d->n_items * sizeof *loci);
     int32_t *lu = calloc((size_t)nlu, sizeof *lu), *li = calloc((size_t)nli, sizeof *li);
     float *Eu = malloc((size_t)nlu * P * sizeof *Eu), *Ei = malloc((size_t)nli * P * sizeof *Ei);
-    float *xbuf = malloc((size_t)chunk * xd * sizeof *xbuf);
-    float *s1 = malloc((size_t)chunk * maxd * sizeof *s1);
-    float *s2 = malloc((size_t)chunk * maxd * sizeof *s2);
-    if (!locu || !loci || !lu || !li || !Eu || !Ei || !xbuf || !s1 || !s2) {
-        for (long k = 0; k < n; k++)
-            out[k] = NAN;
-        goto done;
-    }
+    if (!locu || !loci || !lu || !li || !Eu || !Ei)
+        goto fail;
     memset(locu, 0xff, (size_t)d->n_users * sizeof *locu);
     memset(loci, 0xff, (size_t)d->n_items * sizeof *loci);
     long nu = distinct(u, n, locu, lu), ni = distinct(i, n, loci, li);
-    embed(m, 0, d->user_x, lu, nu, Eu, xbuf, s1, s2, chunk);
-    embed(m, 1, d->item_x, li, ni, Ei, xbuf, s1, s2, chunk);
+    if (embed_both(m, d, lu, nu, Eu, li, ni, Ei, 0) != 0)
+        goto fail;
     for (long k = 0; k < n; k++) {
         const float *f = Eu + (size_t)locu[u[k]] * P, *g = Ei + (size_t)loci[i[k]] * P;
         double s = 0.0;
@@ -190,6 +293,10 @@ static void tt_predict(const void *model, const ds_data *d, long n, const int32_
             s += (double)f[p] * g[p];
         out[k] = m->mu + s;
     }
+    goto done;
+fail:
+    for (long k = 0; k < n; k++)
+        out[k] = NAN;
 done:
     free(locu);
     free(loci);
@@ -197,9 +304,6 @@ done:
     free(li);
     free(Eu);
     free(Ei);
-    free(xbuf);
-    free(s1);
-    free(s2);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -245,6 +349,118 @@ static double mse_d(const double *a, const double *b, long n)
     return n > 0 ? s / n : NAN;
 }
 
+/* Pairs grouped by entity (CSR): pairs[start[e] .. start[e+1]) are the training pairs of
+ * entity e; ents[0..n_ents) the entities that have any. */
+typedef struct {
+    long *start, *pairs;
+    int32_t *ents;
+    long n_ents;
+} tt_groups;
+
+static void groups_free(tt_groups *g)
+{
+    free(g->start);
+    free(g->pairs);
+    free(g->ents);
+}
+
+static int groups_build(tt_groups *g, const int32_t *ent, long n, int n_ent)
+{
+    memset(g, 0, sizeof *g);
+    g->start = calloc((size_t)n_ent + 1, sizeof *g->start);
+    g->pairs = malloc((size_t)n * sizeof *g->pairs);
+    g->ents = malloc((size_t)(n_ent > 0 ? n_ent : 1) * sizeof *g->ents);
+    if (!g->start || !g->pairs || !g->ents)
+        return -1;
+    for (long k = 0; k < n; k++)
+        g->start[ent[k] + 1]++;
+    for (int e = 0; e < n_ent; e++) {
+        if (g->start[e + 1] > 0)
+            g->ents[g->n_ents++] = e;
+        g->start[e + 1] += g->start[e];
+    }
+    long *fill = malloc((size_t)(n_ent > 0 ? n_ent : 1) * sizeof *fill);
+    if (!fill)
+        return -1;
+    memcpy(fill, g->start, (size_t)n_ent * sizeof *fill);
+    for (long k = 0; k < n; k++)
+        g->pairs[fill[ent[k]]++] = k;
+    free(fill);
+    return 0;
+}
+
+/* idx[0..n) = the pairs, entity by entity in a freshly shuffled entity order. */
+static void groups_order(tt_groups *g, gsl_rng *r, long *idx)
+{
+    gsl_ran_shuffle(r, g->ents, (size_t)g->n_ents, sizeof *g->ents);
+    long o = 0;
+    for (long k = 0; k < g->n_ents; k++) {
+        int32_t e = g->ents[k];
+        for (long q = g->start[e]; q < g->start[e + 1]; q++)
+            idx[o++] = g->pairs[q];
+    }
+}
+
+/* One pass of one tower over the pairs in order[0..n) against the fixed embeddings E of the
+ * other side (alternating schedule). Runs on either thread; touches only its side's buffers. */
+typedef struct {
+    nn_twotower *net;
+    const ds_data *d;
+    int side, B, dim;
+    double mu;
+    const long *order;
+    long n, max_batches;
+    const float *xs;        /* standardised covariates of this side (rows = entities) */
+    const float *E;         /* embeddings of the other side, indexed by entity */
+    long *stamp, *bno;      /* this side's batch stamps and counter */
+    int32_t *loc, *prow, *eidx;
+    float *y;
+    double loss_sum;
+    long pairs_done;
+    int bad;
+} phase_job;
+
+static void phase_run(void *p)
+{
+    phase_job *j = p;
+    const ds_split *tr = &j->d->train;
+    float *X = j->net->tower[j->side].x;
+    j->loss_sum = 0.0;
+    j->pairs_done = 0;
+    j->bad = 0;
+    long nb = 0;
+    for (long s = 0; s < j->n; s += j->B, nb++) {
+        if (j->max_batches > 0 && nb >= j->max_batches)
+            break;
+        long bn = ++*j->bno;
+        int Bc = (int)(j->n - s < j->B ? j->n - s : j->B), rows = 0;
+        for (int b = 0; b < Bc; b++) {
+            long q = j->order[s + b];
+            int32_t own = j->side ? tr->item[q] : tr->user[q];
+            int32_t other = j->side ? tr->user[q] : tr->item[q];
+            if (j->stamp[own] != bn) {
+                j->stamp[own] = bn;
+                j->loc[own] = rows;
+                memcpy(X + (size_t)rows * j->dim, j->xs + (size_t)own * j->dim,
+                       (size_t)j->dim * sizeof *X);
+                rows++;
+            }
+            j->prow[b] = j->loc[own];
+            j->eidx[b] = other;
+            j->y[b] = (float)(tr->rating[q] - j->mu);
+        }
+        double loss = nn_twotower_tower_step(j->net, j->side, rows, Bc, j->prow, j->E, j->eidx, j->y);
+        if (!isfinite(loss)) {
+            j->bad = 1;
+            return;
+        }
+        j->loss_sum += loss * Bc;
+        j->pairs_done += Bc;
+    }
+}
+
+enum { SCHED_PAIRS, SCHED_USER_GROUPED, SCHED_ALTERNATING };
+
 static void *tt_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
@@ -270,6 +486,10 @@ static void *tt_train(const est_fit_ctx *ctx)
     double lr = kv_real(kv, "lr", 0.001), wd = kv_real(kv, "weight_decay", 0.0);
     double min_delta = kv_real(kv, "min_delta", 0.0);
     int center = strcmp(kv_str(kv, "center", "yes"), "yes") == 0;
+    const char *sched_s = kv_str(kv, "schedule", "pairs");
+    int sched = !strcmp(sched_s, "user_grouped") ? SCHED_USER_GROUPED
+                : !strcmp(sched_s, "alternating") ? SCHED_ALTERNATING : SCHED_PAIRS;
+    long max_batches = kv_int(kv, "max_batches", 0);
     int width;
     const char *ws = kv_str(kv, "width", "128");
     if (strcmp(ws, "theory") == 0) {
@@ -279,26 +499,40 @@ static void *tt_train(const est_fit_ctx *ctx)
         width = (int)kv_int(kv, "width", 128);
     if (B > n)
         B = (int)n;
+    int threads = ctx->threads > 0 ? ctx->threads : blas_threads();
+    int blas_saved = blas_threads();
 
-    double t0 = now_seconds();
+    double t0 = now_seconds(), train_s = 0.0, eval_s = 0.0;
     int du = d->user_dim, di = d->item_dim;
+    int alt = sched == SCHED_ALTERNATING;
     tt_model *m = calloc(1, sizeof *m);
     long *idx = malloc((size_t)n * sizeof *idx);
+    long *idx2 = alt ? malloc((size_t)n * sizeof *idx2) : NULL;
     long *stamp_u = malloc((size_t)d->n_users * sizeof *stamp_u);
     long *stamp_i = malloc((size_t)d->n_items * sizeof *stamp_i);
     int32_t *loc_u = malloc((size_t)d->n_users * sizeof *loc_u);
     int32_t *loc_i = malloc((size_t)d->n_items * sizeof *loc_i);
     int32_t *pu = malloc((size_t)B * sizeof *pu), *pi = malloc((size_t)B * sizeof *pi);
-    float *y = malloc((size_t)B * sizeof *y);
+    int32_t *pu2 = alt ? malloc((size_t)B * sizeof *pu2) : NULL;
+    int32_t *pi2 = alt ? malloc((size_t)B * sizeof *pi2) : NULL;
+    float *y = malloc((size_t)B * sizeof *y), *y2 = alt ? malloc((size_t)B * sizeof *y2) : NULL;
     float *xu = malloc((size_t)d->n_users * du * sizeof *xu);
     float *xi = malloc((size_t)d->n_items * di * sizeof *xi);
+    float *F = alt ? malloc((size_t)d->n_users * P * sizeof *F) : NULL;
+    float *G = alt ? malloc((size_t)d->n_items * P * sizeof *G) : NULL;
     double *pv = malloc((size_t)(d->valid.n > 0 ? d->valid.n : 1) * sizeof *pv);
     double *pt = malloc((size_t)(d->test_cold.n > 0 ? d->test_cold.n : 1) * sizeof *pt);
+    tt_groups gu = {0}, gi = {0};
     float *best = NULL;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    int ok = 0;
+    int ok = 0, blas_changed = 0;
     if (!m || !idx || !stamp_u || !stamp_i || !loc_u || !loc_i || !pu || !pi || !y || !xu || !xi ||
-        !pv || !pt || !r) {
+        !pv || !pt || !r || (alt && (!idx2 || !pu2 || !pi2 || !y2 || !F || !G))) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
+    if ((sched != SCHED_PAIRS && groups_build(&gu, d->train.user, n, d->n_users) != 0) ||
+        (alt && groups_build(&gi, d->train.item, n, d->n_items) != 0)) {
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
@@ -336,6 +570,12 @@ static void *tt_train(const est_fit_ctx *ctx)
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
+    if (threads >= 2) {
+        blas_set_threads(1);   /* one BLAS thread per tower thread */
+        blas_changed = 1;
+        if (nn_twotower_set_threads(m->net, 2, ctx->err, ctx->errlen) != 0)
+            goto done;
+    }
     gsl_rng_set(r, (unsigned long)ctx->seed);
     nn_twotower_init_he(m->net, r);
     memcpy(best, m->net->params, m->net->n_params * sizeof *best);
@@ -349,39 +589,79 @@ static void *tt_train(const est_fit_ctx *ctx)
     est_curves *cv = ctx->curves;
     double best_rmse = INFINITY;
     int best_epoch = 0, since = 0, epoch;
-    long batch_no = 0;
+    long bno_u = 0, bno_i = 0;
     float *XU = nn_twotower_user_x(m->net), *XI = nn_twotower_item_x(m->net);
     for (epoch = 1; epoch <= epochs; epoch++) {
-        gsl_ran_shuffle(r, idx, (size_t)n, sizeof *idx);
+        double te0 = now_seconds();
         double sum = 0.0;
-        for (long s = 0; s < n; s += B, batch_no++) {
-            int Bc = (int)(n - s < B ? n - s : B), nu = 0, ni = 0;
-            for (int b = 0; b < Bc; b++) {
-                long p = idx[s + b];
-                int32_t uu = d->train.user[p], ii = d->train.item[p];
-                if (stamp_u[uu] != batch_no) {
-                    stamp_u[uu] = batch_no;
-                    loc_u[uu] = nu;
-                    memcpy(XU + (size_t)nu * du, xu + (size_t)uu * du, (size_t)du * sizeof *XU);
-                    nu++;
-                }
-                if (stamp_i[ii] != batch_no) {
-                    stamp_i[ii] = batch_no;
-                    loc_i[ii] = ni;
-                    memcpy(XI + (size_t)ni * di, xi + (size_t)ii * di, (size_t)di * sizeof *XI);
-                    ni++;
-                }
-                pu[b] = loc_u[uu];
-                pi[b] = loc_i[ii];
-                y[b] = (float)(d->train.rating[p] - m->mu);
+        long done_pairs = 0;
+        if (alt) {
+            groups_order(&gu, r, idx);
+            groups_order(&gi, r, idx2);
+            phase_job ju = {m->net, d, 0, B, du, m->mu, idx, n, max_batches, xu, G, stamp_u, &bno_u,
+                            loc_u, pu, pu2, y, 0.0, 0, 0};
+            phase_job ji = {m->net, d, 1, B, di, m->mu, idx2, n, max_batches, xi, F, stamp_i, &bno_i,
+                            loc_i, pi, pi2, y2, 0.0, 0, 0};
+            /* user phase against the fixed item embeddings, then item phase against the users' */
+            int emb = embed_both(m, d, NULL, 0, NULL, gi.ents, gi.n_ents, G, 1);
+            if (emb == 0)
+                phase_run(&ju);
+            if (emb == 0 && !ju.bad)
+                emb = embed_both(m, d, gu.ents, gu.n_ents, F, NULL, 0, NULL, 1);
+            if (emb == 0 && !ju.bad)
+                phase_run(&ji);
+            if (emb != 0) {
+                snprintf(ctx->err, ctx->errlen, "out of memory");
+                goto done;
             }
-            double loss = nn_twotower_step(m->net, nu, ni, Bc, pu, pi, y);
-            if (!isfinite(loss)) {
+            if (ju.bad || ji.bad) {
                 snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
                 goto done;
             }
-            sum += loss * Bc;
+            sum = 0.5 * (ju.loss_sum + ji.loss_sum);
+            done_pairs = ju.pairs_done;
+        } else {
+            if (sched == SCHED_USER_GROUPED)
+                groups_order(&gu, r, idx);
+            else
+                gsl_ran_shuffle(r, idx, (size_t)n, sizeof *idx);
+            long nb = 0;
+            for (long s = 0; s < n; s += B, nb++) {
+                if (max_batches > 0 && nb >= max_batches)
+                    break;
+                int Bc = (int)(n - s < B ? n - s : B), nu = 0, ni = 0;
+                bno_u++;
+                bno_i++;
+                for (int b = 0; b < Bc; b++) {
+                    long p = idx[s + b];
+                    int32_t uu = d->train.user[p], ii = d->train.item[p];
+                    if (stamp_u[uu] != bno_u) {
+                        stamp_u[uu] = bno_u;
+                        loc_u[uu] = nu;
+                        memcpy(XU + (size_t)nu * du, xu + (size_t)uu * du, (size_t)du * sizeof *XU);
+                        nu++;
+                    }
+                    if (stamp_i[ii] != bno_i) {
+                        stamp_i[ii] = bno_i;
+                        loc_i[ii] = ni;
+                        memcpy(XI + (size_t)ni * di, xi + (size_t)ii * di, (size_t)di * sizeof *XI);
+                        ni++;
+                    }
+                    pu[b] = loc_u[uu];
+                    pi[b] = loc_i[ii];
+                    y[b] = (float)(d->train.rating[p] - m->mu);
+                }
+                double loss = nn_twotower_step(m->net, nu, ni, Bc, pu, pi, y);
+                if (!isfinite(loss)) {
+                    snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                    goto done;
+                }
+                sum += loss * Bc;
+                done_pairs += Bc;
+            }
         }
+        double te1 = now_seconds();
+        train_s += te1 - te0;
         double vr = NAN, te = NAN;
         if (d->valid.n > 0) {
             tt_predict(m, d, d->valid.n, d->valid.user, d->valid.item, pv);
@@ -391,7 +671,8 @@ static void *tt_train(const est_fit_ctx *ctx)
             tt_predict(m, d, d->test_cold.n, d->test_cold.user, d->test_cold.item, pt);
             te = mse_d(pt, d->test_cold.oracle, d->test_cold.n);
         }
-        if (est_curves_push(cv, sum / n, vr, te, now_seconds() - t0) != 0) {
+        eval_s += now_seconds() - te1;
+        if (est_curves_push(cv, done_pairs > 0 ? sum / done_pairs : NAN, vr, te, now_seconds() - t0) != 0) {
             snprintf(ctx->err, ctx->errlen, "out of memory");
             goto done;
         }
@@ -415,23 +696,36 @@ static void *tt_train(const est_fit_ctx *ctx)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);
     cv->best_epoch = best_epoch;
     snprintf(cv->note, sizeof cv->note,
-             "width=%d depth=%d embed_dim=%d params=%zu batch=%d weight_decay=adamw(decoupled,weights only)",
-             width, depth, P, m->net->n_params, B);
+             "width=%d depth=%d embed_dim=%d params=%zu batch=%d weight_decay=adamw(decoupled,weights only) "
+             "schedule=%s threads=%d train_s=%.3f eval_s=%.3f",
+             width, depth, P, m->net->n_params, B, sched_s, threads >= 2 ? 2 : 1, train_s, eval_s);
     ok = 1;
 done:
+    if (m && m->net)
+        nn_twotower_set_threads(m->net, 1, NULL, 0);
+    if (blas_changed)
+        blas_set_threads(blas_saved);
     free(idx);
+    free(idx2);
     free(stamp_u);
     free(stamp_i);
     free(loc_u);
     free(loc_i);
     free(pu);
     free(pi);
+    free(pu2);
+    free(pi2);
     free(y);
+    free(y2);
     free(xu);
     free(xi);
+    free(F);
+    free(G);
     free(pv);
     free(pt);
     free(best);
+    groups_free(&gu);
+    groups_free(&gi);
     if (r)
         gsl_rng_free(r);
     if (!ok) {

@@ -89,6 +89,10 @@ typedef struct {
     adam_state adam;
     float *pred, *dpred;              /* (max_batch) */
     float *dfu, *dgi;                 /* (max_rows, embed_dim) */
+    float *pred2, *dpred2;            /* (max_batch) item-side scratch of nn_twotower_tower_step */
+    long side_t[2];                   /* Adam steps each tower took alone (nn_twotower_tower_step) */
+    int threads;                      /* 1, or 2 (nn_twotower_set_threads) */
+    struct nn_worker *worker;         /* the helper thread when threads == 2 */
 } nn_twotower;
 
 /* Allocate everything a fit needs (no allocation happens per batch afterwards). max_rows bounds
@@ -114,5 +118,81 @@ void nn_twotower_backward(nn_twotower *m, int nu, int ni, int B, const int32_t *
  * Returns the loss before the update. */
 double nn_twotower_step(nn_twotower *m, int nu, int ni, int B, const int32_t *pu,
                         const int32_t *pi, const float *y);
+
+/* Two threads: with threads = 2 a helper thread is started, and nn_twotower_step runs the item
+ * tower (forward, backward, its AdamW update) on it while the calling thread does the user
+ * tower; the numbers are bitwise those of threads = 1, as each tower's work is unchanged.
+ * OpenBLAS's thread count is process-wide and not touched here: callers set it to 1 for
+ * threads = 2 (est_twotower.c does and restores it). threads = 1 stops the helper.
+ * Returns 0, or -1 with a message when the thread cannot be started. */
+int nn_twotower_set_threads(nn_twotower *m, int threads, char *err, size_t errlen);
+/* Run fa(a) on the calling thread and, at the same time, fb(b) on the helper thread (in turn on
+ * the calling thread when there is none); returns when both are done. */
+void nn_twotower_run2(nn_twotower *m, void (*fa)(void *), void *a, void (*fb)(void *), void *b);
+/* One training step of ONE tower (side 0 user, 1 item) against fixed embeddings of the other
+ * side (the alternating schedule): the tower's input rows are t->x[0..rows); pair b predicts
+ * <out[prow[b]], E[eidx[b]]> (E (*, embed_dim), e.g. all item embeddings, indexed by entity),
+ * squared loss against y[b]; backward and AdamW update of this tower only, with its own step
+ * count side_t[side] for the bias corrections. The two sides use disjoint buffers, so a user
+ * step and an item step may run at the same time (nn_twotower_run2). Returns the loss. */
+double nn_twotower_tower_step(nn_twotower *m, int side, int rows, int B, const int32_t *prow,
+                              const float *E, const int32_t *eidx, const float *y);
+
+/* ---- layers added for AutoRec (appended; same conventions as above) ---- */
+
+/* out (N) = 1 / (1 + exp(-inp)); out may equal inp. */
+void nn_sigmoid_forward(float *out, const float *inp, long N);
+/* dinp (N) += dout * out * (1 - out), out the forward OUTPUT (accumulates; dinp != dout). */
+void nn_sigmoid_backward(float *dinp, const float *out, const float *dout, long N);
+/* Masked sum of squared errors sum_k mask[k] (pred[k] - target[k])^2, accumulated in double.
+ * mask is 0/1 (or any non-negative weight); entries with mask 0 do not contribute. */
+double nn_masked_sse_forward(const float *pred, const float *target, const float *mask, long N);
+/* dpred (N) += scale * 2 mask (pred - target). */
+void nn_masked_sse_backward(float *dpred, const float *pred, const float *target,
+                            const float *mask, float scale, long N);
+/* Sum of squares sum_k w[k]^2 (the L2 penalty), accumulated in double. */
+double nn_sumsq_forward(const float *w, long N);
+/* dw (N) += scale * 2 w. */
+void nn_sumsq_backward(float *dw, const float *w, float scale, long N);
+
+/* ---- the AutoRec network (Sedhain et al. 2015), used by src/est_autorec.c ----
+ * One vector r (D entries: a rating where observed, 0 where not) per row:
+ *     out = W2 sigmoid(W1 r + b1) + b2,   W1 (H, D), b1 (H), W2 (D, H), b2 (D)
+ * (the parameter buffer holds W1 b1 W2 b2 in that order, torch.nn.Linear layout). The loss of a
+ * batch of B rows is
+ *     data_scale * sum_{b,k} mask[b,k] (out[b,k] - target[b,k])^2
+ *       + reg_scale * (||W1||_F^2 + ||W2||_F^2)                       (biases not penalised)
+ * the caller choosing the two scales (est_autorec.c: data_scale = n_vectors / (B N),
+ * reg_scale = reg / (2 N), N the training ratings). The optimiser is Adam without decoupled decay
+ * (the L2 term is part of the loss, as in the paper's objective). */
+typedef struct {
+    int in_dim, hidden, max_batch;
+    size_t n_params;
+    float *params, *grads;
+    float *W1, *b1, *W2, *b2;          /* views into params */
+    float *dW1, *db1, *dW2, *db2;      /* views into grads */
+    adam_state adam;
+    float *a1, *out;                   /* (max_batch, H) hidden activations, (max_batch, D) output */
+    float *dout, *da1, *dz1;           /* backward scratch */
+} nn_autorec;
+
+nn_autorec *nn_autorec_new(int in_dim, int hidden, int max_batch, float lr, char *err,
+                           size_t errlen);
+void nn_autorec_free(nn_autorec *m);
+/* Glorot (Xavier) uniform W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), drawn W1 then W2;
+ * biases 0; resets Adam. */
+void nn_autorec_init(nn_autorec *m, gsl_rng *r);
+/* Forward on x (B, D) into m->out; returns the loss (0 if target is NULL). */
+double nn_autorec_forward(nn_autorec *m, const float *x, int B, const float *target,
+                          const float *mask, double data_scale, double reg_scale);
+/* Zero the gradients and backpropagate the loss of the last forward (same arguments). */
+void nn_autorec_backward(nn_autorec *m, const float *x, int B, const float *target,
+                         const float *mask, double data_scale, double reg_scale);
+/* forward + backward + one Adam step on all parameters; returns the loss before the update. */
+double nn_autorec_step(nn_autorec *m, const float *x, int B, const float *target,
+                       const float *mask, double data_scale, double reg_scale);
+/* Inference without touching the training buffers: out (rows, D) from x (rows, D); hid is
+ * caller scratch of rows * H floats. */
+void nn_autorec_infer(const nn_autorec *m, const float *x, int rows, float *out, float *hid);
 
 #endif

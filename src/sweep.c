@@ -82,7 +82,8 @@ static int check_output_dir(const char *out)
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - out), out);
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "t2rec run: %s: output directory '%s' does not exist\n", out, dir);
+        fprintf(stderr, "t2rec run: %s: output directory '%s' %s\n", out, dir,
+                stat(dir, &st) == 0 ? "is not a directory" : "does not exist");
         return -1;
     }
     if (access(dir, W_OK | X_OK) != 0) {
@@ -479,6 +480,49 @@ static void dry_run_list(const cfg_cell *cells, int n, const int *sel, int nsel,
     printf("%d cells in this selection (%d in the config)\n", nsel, n);
 }
 
+/* Real data (MovieLens, TSV): load each distinct dataset of the cells to run once before
+ * anything is written, so a missing or malformed data file is bad input (exit 2, message naming
+ * the config key and the data file's line) rather than a failed cell in a new results file. */
+static int check_real_data(const cfg *c, const cfg_cell *cells, const int *todo, int ntodo)
+{
+    if (strcmp(cfg_source(c), "synthetic") == 0)
+        return 0;
+    for (int k = 0; k < ntodo; k++) {
+        const kvset *dk = &cells[todo[k]].data;
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++) {
+            const kvset *dj = &cells[todo[j]].data;
+            seen = dj->n == dk->n;
+            for (int q = 0; seen && q < dk->n; q++)
+                seen = !strcmp(dj->key[q], dk->key[q]) && !strcmp(dj->val[q], dk->val[q]);
+        }
+        if (seen)
+            continue;
+        ds_data d;
+        char err[1024] = "";
+        memset(&d, 0, sizeof d);
+        if (cellrun_load_data(c, &cells[todo[k]], &d, err, sizeof err) == 0) {
+            ds_free(&d);
+            continue;
+        }
+        /* blame the key naming the file in the message (default: path / ratings) */
+        const char *key = strcmp(cfg_source(c), "tsv") == 0 ? "ratings" : "path";
+        static const char *const keys[] = {"user_features", "item_features", "ratings", "path"};
+        for (int q = 0; q < 4; q++) {
+            const char *v = kv_get(dk, keys[q]);
+            if (v && *v && !strncmp(err, v, strlen(v))) {
+                key = keys[q];
+                break;
+            }
+        }
+        int line = cfg_line_of(c, "data", key);
+        fprintf(stderr, "t2rec run: %s:%d: [data] %s: %s\n", cfg_path(c),
+                line ? line : cfg_line_of(c, "data", NULL), key, err);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the driver ---- */
 
 int sweep_run(const sweep_opts *o)
@@ -549,6 +593,10 @@ int sweep_run(const sweep_opts *o)
                    (strcmp(r->status, "ok") == 0 || !o->retry_failed);
         if (!skip)
             todo[ntodo++] = sel[k];
+    }
+    if (check_real_data(c, cells, todo, ntodo) != 0) {
+        rc = 2;
+        goto done;
     }
     int threads = o->threads;
     if (threads <= 0) {
