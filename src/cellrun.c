@@ -45,12 +45,18 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
         return 0;
     }
     double vf = kv_real(&cell->data, "valid_fraction", 0.1);
-    if (strcmp(source, "movielens100k") == 0)
-        return load_movielens100k(kv_str(&cell->data, "path", "data/ml-100k"),
-                                  kv_str(&cell->data, "fold", "u1"),
-                                  kv_str(&cell->data, "split", "fold"), vf,
-                                  kv_real(&cell->data, "cold_user_fraction", 0.2), cell->data_seed, d,
-                                  err, errlen);
+    if (strcmp(source, "movielens100k") == 0) {
+        /* split = cold_users ignores the fold files; the fold name then picks one of several
+         * independent random hold-outs of users (u1..u5: five), so a fold axis gives replicates */
+        const char *fold = kv_str(&cell->data, "fold", "u1"), *split = kv_str(&cell->data, "split", "fold");
+        uint64_t seed = cell->data_seed;
+        if (!strcmp(split, "cold_users"))
+            for (const char *p = fold; *p; p++)
+                seed = synth_hash64(seed ^ (unsigned char)*p);
+        return load_movielens100k(kv_str(&cell->data, "path", "data/ml-100k"), fold, split, vf,
+                                  kv_real(&cell->data, "cold_user_fraction", 0.2), seed, d, err,
+                                  errlen);
+    }
     if (strcmp(source, "tsv") == 0)
         return load_tsv(kv_str(&cell->data, "ratings", ""), kv_get(&cell->data, "user_features"),
                         kv_get(&cell->data, "item_features"), vf,

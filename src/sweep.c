@@ -467,8 +467,11 @@ static void dry_run_list(const cfg_cell *cells, int n, const int *sel, int nsel,
             const char *key = cell->all.key[j];
             if (!strcmp(key, "method"))
                 continue;
-            int varies = 0;
+            /* data keys: varying over the listed cells; method keys: within the method */
+            int varies = 0, is_method = !strncmp(key, "method.", 7);
             for (int q = 0; q < nsel && !varies; q++) {
+                if (is_method && strcmp(cells[sel[q]].method, cell->method))
+                    continue;
                 const char *v = kv_get(&cells[sel[q]].all, key);
                 varies = !v || strcmp(v, cell->all.val[j]) != 0;
             }
