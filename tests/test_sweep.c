@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,55 @@ static void test_parallel_equals_serial(void **state)
     free(j2);
 }
 
+/* Compare two CSV exports field by field: numbers within rel relative difference, text equal. */
+static int csv_close(const char *a, const char *b, double rel, double *worst)
+{
+    *worst = 0;
+    while (*a || *b) {
+        size_t la = strcspn(a, ",\n"), lb = strcspn(b, ",\n");
+        char fa[256], fb[256];
+        snprintf(fa, sizeof fa, "%.*s", (int)la, a);
+        snprintf(fb, sizeof fb, "%.*s", (int)lb, b);
+        char *ea, *eb;
+        double x = strtod(fa, &ea), y = strtod(fb, &eb);
+        if (la && lb && !*ea && !*eb) {
+            double d = fabs(x - y) / fmax(fabs(x), 1e-300);
+            if (x != y && d > *worst)
+                *worst = d;
+            if (x != y && d > rel)
+                return 0;
+        } else if (strcmp(fa, fb) != 0) {
+            return 0;
+        }
+        if (a[la] != b[lb])
+            return 0;
+        a += la + (a[la] ? 1 : 0);
+        b += lb + (b[lb] ? 1 : 0);
+    }
+    return 1;
+}
+
+/* Same config and seed with 1 and 2 BLAS threads: numbers agree within 1e-5 relative. */
+static void test_threads_determinism(void **state)
+{
+    (void)state;
+    double w;
+    /* the comparison itself can fail */
+    assert_false(csv_close("k,a\nx,1.0\n", "k,a\nx,1.1\n", 1e-5, &w));
+    assert_false(csv_close("k,a\nx,ok\n", "k,a\nx,failed\n", 1e-5, &w));
+    assert_true(csv_close("k,a\nx,1.0\n", "k,a\nx,1.000001\n", 1e-5, &w));
+    char *ref = reference_export();
+    char cmd[4096], log[4096], p[600];
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/t2.h5 --threads 2", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    snprintf(p, sizeof p, "%s/t2.h5", dir);
+    char *t2 = export_of(p);
+    double worst;
+    assert_true(csv_close(ref, t2, 1e-5, &worst));
+    printf("1 vs 2 BLAS threads: largest relative difference %.3g\n", worst);
+    free(t2);
+}
+
 static void test_force_and_bad_output(void **state)
 {
     (void)state;
@@ -293,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_parallel_kills),
         cmocka_unit_test(test_shards_merge),
         cmocka_unit_test(test_parallel_equals_serial),
+        cmocka_unit_test(test_threads_determinism),
         cmocka_unit_test(test_force_and_bad_output),
         cmocka_unit_test(test_failed_cells),
     };
