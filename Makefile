@@ -28,7 +28,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
-.PHONY: all deps test check demo paper plots bench install clean fuzz tests-build docs
+.PHONY: all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
 
 all: $(BIN)/t2rec
 
@@ -68,6 +68,12 @@ check:
 	$(MAKE) --no-print-directory BUILD=build-san BIN=build-san/bin OPT=-O1 \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	  T2REC_SANITIZED=1 test
+
+# valgrind memcheck on a small run of every method: must report 0 errors and 0 bytes lost.
+valgrind: all
+	@mkdir -p tests/tmp && rm -f tests/tmp/valgrind_run.h5
+	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+	  $(BIN)/t2rec run tests/valgrind_run.ini -o tests/tmp/valgrind_run.h5 --threads 1 --no-progress
 
 DEPS_PKGS := libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools gnuplot-nox libinih-dev libcmocka-dev \
              pkg-config python3-torch python3-h5py python3-numpy
