@@ -16,7 +16,7 @@ GIT_VERSION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || 
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -g $(OPT) $(SAN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth $(HDF5_CFLAGS) \
-           -DT2REC_VERSION='"$(GIT_VERSION)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
+           -DT2REC_VERSION='"$(GIT_VERSION)"' -DT2REC_SRCDIR='"$(CURDIR)"' -DT2REC_PREFIX='"$(PREFIX)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
 LDLIBS  += $(HDF5_LIBS) -linih -lgsl -lopenblas -lm -lpthread
 TEST_LDLIBS := -lcmocka
 
@@ -105,8 +105,9 @@ plots: all
 	@for f in results/*.h5; do [ -f "$$f" ] && $(BIN)/t2rec plot "$$f" -o plots/out; done; true
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/t2rec/slurm
 	install -m 0755 $(BIN)/t2rec $(DESTDIR)$(PREFIX)/bin/t2rec
+	install -m 0644 experiments/slurm/*.sbatch $(DESTDIR)$(PREFIX)/share/t2rec/slurm/
 
 clean:
 	rm -rf $(BUILD) build-san $(BIN) tests/tmp

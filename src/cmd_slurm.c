@@ -31,8 +31,9 @@ static void usage(FILE *f)
         "  --sbatch-arg ARG     any further #SBATCH line, e.g. --sbatch-arg=--constraint=avx512\n"
         "                       (repeatable)\n"
         "  --dir DIR            where the scripts and logs go (default results/NAME.slurm)\n"
-        "  --templates DIR      template folder (default: experiments/slurm next to the binary's\n"
-        "                       source tree, or $T2REC_SLURM_TEMPLATES)\n"
+        "  --templates DIR      template folder (default: $T2REC_SLURM_TEMPLATES, else the\n"
+        "                       experiments/slurm of the source tree t2rec was built from, else\n"
+        "                       PREFIX/share/t2rec/slurm of `make install`)\n"
         "  -o OUT.h5            results file (default: the config's [experiment] output)\n"
         "Prints the script paths, and with --submit the job ids.\n");
 }
@@ -148,26 +149,24 @@ static void shq(const char *s, char *buf, size_t n)
     buf[at] = 0;
 }
 
+/* Templates: --templates DIR, else $T2REC_SLURM_TEMPLATES, else the source tree this binary
+ * was built from, else PREFIX/share/t2rec/slurm (make install), else ./experiments/slurm. */
 static int find_templates(const char *given, char *dir, size_t n)
 {
     const char *env = getenv("T2REC_SLURM_TEMPLATES");
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    char cand[4][PATH_MAX];
+    char cand[5][PATH_MAX];
     int nc = 0;
     if (given)
         snprintf(cand[nc++], PATH_MAX, "%s", given);
     else {
         if (env && *env)
             snprintf(cand[nc++], PATH_MAX, "%s", env);
-        if (l > 0) {
-            exe[l] = 0;
-            char *slash = strrchr(exe, '/');
-            if (slash)
-                *slash = 0;
-            snprintf(cand[nc++], PATH_MAX, "%.3000s/../experiments/slurm", exe);
-            snprintf(cand[nc++], PATH_MAX, "%.3000s/../share/t2rec/slurm", exe);
-        }
+#ifdef T2REC_SRCDIR
+        snprintf(cand[nc++], PATH_MAX, "%s/experiments/slurm", T2REC_SRCDIR);
+#endif
+#ifdef T2REC_PREFIX
+        snprintf(cand[nc++], PATH_MAX, "%s/share/t2rec/slurm", T2REC_PREFIX);
+#endif
         snprintf(cand[nc++], PATH_MAX, "experiments/slurm");
     }
     for (int k = 0; k < nc; k++) {

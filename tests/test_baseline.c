@@ -339,9 +339,12 @@ static void test_parameters_and_failures(void **state)
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&est_baseline, f.model, &p.d, &m), 0);
     static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10", "map_at_10" };
-    assert_int_equal(m.n, 5);
+    /* the five real-data metrics, plus rmse_valid when there is a valid split */
+    assert_int_equal(m.n, 5 + (p.d.valid.n > 0));
     for (int k = 0; k < 5; k++)
         assert_true(isfinite(metrics_get(&m, real[k])));
+    if (p.d.valid.n > 0)
+        assert_true(isfinite(metrics_get(&m, "rmse_valid")));
     fit_free(&est_baseline, &f);
     ds_free(&p.d);
 }
@@ -377,7 +380,7 @@ static void test_synthetic_oracle_and_names(void **state)
     metric_set m;
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&est_oracle, f.model, &d, &m), 0);
-    assert_int_equal(m.n, 9);
+    assert_int_equal(m.n, 9 + (d.valid.n > 0));   /* + rmse_valid */
     for (int k = 0; k < 9; k++)
         assert_false(isnan(metrics_get(&m, syn[k])));
     printf("# oracle: excess cold %.3g warm %.3g, rmse cold %.4f (noise %.3f), ndcg %.4f\n",
@@ -395,7 +398,7 @@ static void test_synthetic_oracle_and_names(void **state)
     metric_set b;
     metrics_init(&b);
     assert_int_equal(metrics_evaluate(&est_baseline, f.model, &d, &b), 0);
-    assert_int_equal(b.n, 9);
+    assert_int_equal(b.n, 9 + (d.valid.n > 0));   /* + rmse_valid */
     for (int k = 0; k < 9; k++)
         assert_true(isfinite(metrics_get(&b, syn[k])));
     printf("# baseline: excess cold %.4f warm %.4f, ndcg %.4f, regret %.4f\n",
