@@ -66,8 +66,9 @@ typedef struct {
     float *W[NN_MAX_LAYERS], *b[NN_MAX_LAYERS];      /* views into the parameter buffer */
     float *dW[NN_MAX_LAYERS], *db[NN_MAX_LAYERS];    /* views into the gradient buffer */
     float *x;                         /* (max_rows, dim[0]) input, filled by the caller */
-    float *h[NN_MAX_LAYERS];          /* (max_rows, dim[l+1]) linear outputs */
-    float *a[NN_MAX_LAYERS];          /* (max_rows, dim[l+1]) ReLU outputs, hidden layers only */
+    float *h[NN_MAX_LAYERS];          /* (max_rows, dim[l+1]) linear outputs (hidden layers:
+                                         overwritten by their ReLU, in place) */
+    float *a[NN_MAX_LAYERS];          /* ReLU outputs of hidden layers: a[l] == h[l] */
     float *s1, *s2;                   /* (max_rows, max_dim) backward scratch */
 } nn_tower;
 

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""run_bench.py — `make bench`: t2rec's two-tower estimator against the PyTorch reference.
+
+Runs, in one go and on the same synthetic data (bench_twotower.c writes it; D = 32, 3 hidden
+layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
+  1. sgemm peak of the exact tower GEMM shapes (sgemm_peak.c), per OpenBLAS core;
+  2. seconds per epoch (training pass only; best of 3): t2rec at 1 and 2 threads, PyTorch at
+     1 and 2 threads over its settings (OpenBLAS core, OMP_WAIT_POLICY, per-pair or per-distinct
+     towers); its best setting is the fastest of them;
+  3. tower GEMM rate inside t2rec's training step next to the sgemm peak;
+  4. seconds per epoch at n_obs = 2^16, 2^18, 2^20 (linear growth);
+  5. time-to-accuracy: wall time (training + per-epoch evaluation) until the valid RMSE first
+     comes within 1% of the PyTorch reference's best, for each t2rec schedule, and the final
+     test_cold excess risk (at the best valid epoch) next to PyTorch's;
+  6. peak RSS of a fit at n_obs = 10^7 (a partial epoch) against data + model + optimizer.
+Writes results/bench.json (every raw run with its command line and the load average when it
+started) and prints a table. BENCH_SCALE=small (default, ~10 min on 2 cores) or full (1M obs).
+"""
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+SCALE = os.environ.get("BENCH_SCALE", "small")
+BUILD = os.environ.get("BUILD", "build")
+PY = os.environ.get("PYTHON", "/usr/bin/python3")
+BT = os.path.join(BUILD, "bench", "bench_twotower")
+SP = os.path.join(BUILD, "bench", "sgemm_peak")
+TORCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_twotower.py")
+WORK = os.path.join("results", "bench_work")
+OUT = os.path.join("results", "bench.json")
+
+CFG = {
+    "small": dict(n=1 << 18, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
+                  mem_n=10_000_000, mem_batches=200),
+    "full": dict(n=1_000_000, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
+                 mem_n=10_000_000, mem_batches=1000),
+}[SCALE]
+
+runs = []
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run(label, cmd, env_over, parse_json=True):
+    env = dict(os.environ)
+    for k, v in env_over.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    shown = " ".join(("env -u %s" % k) if v is None else "%s=%s" % (k, v)
+                     for k, v in env_over.items()) + " " + " ".join(shlex.quote(c) for c in cmd)
+    la = loadavg()
+    sys.stderr.write("[bench] %s (load %s)\n        %s\n" % (label, la, shown.strip()))
+    t0 = time.time()
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr)
+        raise SystemExit("bench: '%s' failed (exit %d)" % (shown, p.returncode))
+    res = json.loads(p.stdout.strip().splitlines()[-1]) if parse_json else p.stdout
+    runs.append({"label": label, "command": shown.strip(), "load_before": la, "load_after": loadavg(),
+                 "seconds": time.time() - t0, "result": res})
+    with open(os.path.join(WORK, "runs_partial.json"), "w") as f:   # survives a failure later on
+        json.dump(runs, f, indent=1)
+    return res
+
+
+def auto_core():   # OpenBLAS's own choice (OPENBLAS_CORETYPE unset)
+    return {"OPENBLAS_CORETYPE": None}
+
+
+def core_env(core):
+    return auto_core() if core == "auto" else {"OPENBLAS_CORETYPE": core}
+
+
+def t2rec_fit(n, threads, core, extra, label):
+    env = core_env(core)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return run(label, [BT, "fit", str(n), str(threads)] + extra, env)
+
+
+def torch_fit(data, threads, core, variant, epochs, policy, label, extra=()):
+    env = core_env(core)
+    env.update({"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)})
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    return run(label, [PY, TORCH, data, "--threads", str(threads), "--epochs", str(epochs),
+                       "--variant", variant] + list(extra), env)
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    n = CFG["n"]
+    reps = CFG["speed_reps"]
+    summary = {"scale": SCALE, "n_obs": n, "model": "D=32 (users and items), depth 3, width 256, "
+               "embed_dim 16, batch 1024, AdamW lr 1e-3 wd 0", "nproc": os.cpu_count()}
+
+    # 1. sgemm peak per core (1 thread), and at 2 OpenBLAS threads for the best core
+    peaks = {}
+    for core in ("auto", "SkylakeX", "Haswell"):
+        peaks[core] = run("sgemm_peak %s 1 thread" % core, [SP, "1000", "32", "3", "256", "16", "1", "0.3"],
+                          core_env(core))
+    best_peak_core = max(peaks, key=lambda c: peaks[c]["peak_gflops"])
+    # t2rec's core: the one whose training step is fastest (the peaks are close and noisy)
+    probe = {c: run("t2rec step probe core=%s" % c, [BT, "step", "65536", "1", "60"], core_env(c))
+             for c in ("auto", "SkylakeX")}
+    best_core = min(probe, key=lambda c: probe[c]["step_seconds"])
+    summary["t2rec_core_probe"] = {probe[c]["core"]: probe[c]["step_seconds"] for c in probe}
+    peak2 = run("sgemm_peak %s 2 threads" % best_peak_core, [SP, "1000", "32", "3", "256", "16", "2", "0.3"],
+                core_env(best_peak_core))
+    summary["sgemm_peak"] = {c: {"core": peaks[c]["core"], "gflops_1thread": peaks[c]["peak_gflops"]}
+                             for c in peaks}
+    summary["best_core"] = probe[best_core]["core"]
+    summary["sgemm_peak_2threads_openblas"] = peak2["peak_gflops"]
+
+    # 2. seconds per epoch
+    data = os.path.join(WORK, "data_%d.h5" % n)
+    if not os.path.exists(data):
+        run("gen %d" % n, [BT, "gen", str(n), data], {}, parse_json=False)
+    t1 = t2rec_fit(n, 1, best_core, ["epochs=1", "reps=%d" % reps], "t2rec epoch 1 thread")
+    t2 = t2rec_fit(n, 2, best_core, ["epochs=1", "reps=%d" % reps], "t2rec epoch 2 threads")
+    t2rec_epoch = {1: min(r["train_s"] for r in t1["reps"]), 2: min(r["train_s"] for r in t2["reps"])}
+    settings = [(1, "auto", "pairs", None), (1, "auto", "unique", None), (1, "SkylakeX", "pairs", None),
+                (2, "auto", "pairs", "PASSIVE")]
+    if SCALE == "full":   # OMP's default (active) wait policy: much slower at 2 threads when loaded
+        settings.append((2, "auto", "pairs", None))
+    torch_speed = []
+    for th, core, var, pol in settings:
+        r = torch_fit(data, th, core, var, reps, pol,
+                      "torch epoch %d thread(s) core=%s %s OMP_WAIT_POLICY=%s" % (th, core, var, pol or "default"))
+        torch_speed.append({"threads": th, "core_setting": core, "core": r["core"], "variant": var,
+                            "omp_wait_policy": pol or "default", "epoch_s": min(r["epoch_train_s"])})
+    tbest = {th: min((s for s in torch_speed if s["threads"] == th), key=lambda s: s["epoch_s"])
+             for th in (1, 2)}
+    tbest_any = min(torch_speed, key=lambda s: s["epoch_s"])
+    summary["epoch_seconds"] = {
+        "t2rec_1thread": t2rec_epoch[1], "t2rec_2threads": t2rec_epoch[2],
+        "torch_settings": torch_speed, "torch_best_1thread": tbest[1], "torch_best_2threads": tbest[2],
+        "torch_best": tbest_any,
+        "speedup_t2rec1_vs_torch_best_1thread": tbest[1]["epoch_s"] / t2rec_epoch[1],
+        "speedup_t2rec1_vs_torch_best_any": tbest_any["epoch_s"] / t2rec_epoch[1],
+        "speedup_t2rec2_vs_torch_best_any": tbest_any["epoch_s"] / t2rec_epoch[2],
+        "t2rec_2thread_scaling": t2rec_epoch[1] / t2rec_epoch[2],
+        "obs_per_second_t2rec_1thread": n / t2rec_epoch[1],
+    }
+
+    # 3. tower GEMM rate in the training step vs the sgemm peak of the same shapes
+    st1 = run("t2rec step GEMM rate 1 thread", [BT, "step", str(n), "1", "100"], core_env(best_core))
+    st2 = run("t2rec step GEMM rate 2 threads", [BT, "step", str(n), "2", "100"], core_env(best_core))
+    rows = int(round(st1["mean_rows"]))
+    pk = run("sgemm_peak at the step's mean rows", [SP, str(rows), "32", "3", "256", "16", "1", "0.3"],
+             core_env(best_core))
+    summary["gemm"] = {
+        "mean_rows_per_tower": st1["mean_rows"], "sgemm_peak_1thread": pk["peak_gflops"],
+        "step_gflops_1thread": st1["step_gemm_gflops"], "step_gflops_2threads": st2["step_gemm_gflops"],
+        "fraction_of_peak_1thread": st1["step_gemm_gflops"] / pk["peak_gflops"],
+        "fraction_of_2x_peak_2threads": st2["step_gemm_gflops"] / (2 * pk["peak_gflops"]),
+        "epoch_gflops_1thread": st1["gemm_flops_per_step"] * (n / 1024.0) / t2rec_epoch[1] * 1e-9,
+        "note": "step GFLOP/s = GEMM flops of the towers / time of the WHOLE training step (gather, "
+                "ReLU, dot, AdamW included), so it understates the GEMMs' own rate",
+    }
+
+    # 4. linear growth of the epoch time
+    scal = []
+    for m in CFG["scaling"]:
+        r = t1 if m == n else t2rec_fit(m, 1, best_core, ["epochs=1", "reps=%d" % reps],
+                                        "t2rec epoch n_obs=%d 1 thread" % m)
+        s = min(x["train_s"] for x in r["reps"])
+        scal.append({"n_obs": m, "epoch_s": s, "us_per_obs": 1e6 * s / m})
+    summary["scaling"] = scal
+
+    # 5. time-to-accuracy
+    E = CFG["tta_epochs"]
+    tb = tbest_any
+    ref = torch_fit(data, tb["threads"], tb["core_setting"], tb["variant"], E,
+                    None if tb["omp_wait_policy"] == "default" else tb["omp_wait_policy"],
+                    "torch time-to-accuracy (best setting) %d epochs" % E)
+    target = 1.01 * min(ref["valid_rmse"])
+
+    def tta(res):
+        for k, v in enumerate(res["valid_rmse"]):
+            if v <= target:
+                return res["wall"][k], k + 1
+        return None, None
+
+    ref_t, ref_e = tta(ref)
+    tta_rows = [{"impl": "pytorch", "schedule": "pairs", "threads": tb["threads"], "tta_s": ref_t,
+                 "tta_epoch": ref_e, "best_valid_rmse": min(ref["valid_rmse"]),
+                 "final_test_excess": ref["final_test_excess"], "wall_total": ref["wall"][-1]}]
+    for sched in ("pairs", "user_grouped", "alternating"):
+        for th in (1, 2):
+            r = t2rec_fit(n, th, best_core, ["epochs=%d" % E, "patience=0", "schedule=" + sched],
+                          "t2rec time-to-accuracy %s %d thread(s)" % (sched, th))
+            t, e = tta(r)
+            tta_rows.append({"impl": "t2rec", "schedule": sched, "threads": th, "tta_s": t, "tta_epoch": e,
+                             "best_valid_rmse": min(r["valid_rmse"]), "final_test_excess": r["final_test_excess"],
+                             "wall_total": r["wall"][-1],
+                             "speedup_vs_torch": (ref_t / t) if (t and ref_t) else None,
+                             "excess_no_worse": r["final_test_excess"] <= ref["final_test_excess"]})
+    summary["time_to_accuracy"] = {"target_valid_rmse": target, "epochs": E, "rows": tta_rows}
+
+    # 6. memory at 10^7 observations (a partial epoch)
+    mm = run("t2rec memory n_obs=%d (%d batches, 2 threads)" % (CFG["mem_n"], CFG["mem_batches"]),
+             [BT, "mem", str(CFG["mem_n"]), "2", str(CFG["mem_batches"])], core_env(best_core))
+    base = mm["data_bytes"] + mm["model_opt_bytes"]
+    summary["memory"] = {"n_obs": CFG["mem_n"], "data_bytes": mm["data_bytes"],
+                         "model_opt_bytes": mm["model_opt_bytes"], "fit_peak_rss_bytes": 1024 * mm["fit_peak_rss_kb"],
+                         "process_peak_rss_bytes": 1024 * mm["process_peak_rss_kb"],
+                         "fit_peak_over_data_model_opt": 1024 * mm["fit_peak_rss_kb"] / base,
+                         "process_peak_over_data_model_opt": 1024 * mm["process_peak_rss_kb"] / base,
+                         "generator_peak_rss_bytes": 1024 * mm["gen_peak_rss_kb"],
+                         "gen_seconds": mm["gen_seconds"]}
+
+    loads = [float(r["load_before"].split()[0]) for r in runs]
+    summary["load_average_1min"] = {"min": min(loads), "max": max(loads),
+                                    "note": "1-minute load average before each run (2 cores)"}
+    with open(OUT, "w") as f:
+        json.dump({"summary": summary, "runs": runs}, f, indent=1)
+    print_table(summary)
+    return 0
+
+
+def print_table(s):
+    e = s["epoch_seconds"]
+    print("\nt2rec bench (%s scale, n_obs = %d; %s)" % (s["scale"], s["n_obs"], s["model"]))
+    print("OpenBLAS cores, sgemm peak of the tower shapes (1 thread): " +
+          ", ".join("%s %.0f GFLOP/s" % (v["core"], v["gflops_1thread"]) for v in s["sgemm_peak"].values()))
+    print("\nseconds per epoch (training pass, best of %d)" % CFG["speed_reps"])
+    print("  t2rec   1 thread  %8.3f   2 threads %8.3f   (scaling %.2fx)" %
+          (e["t2rec_1thread"], e["t2rec_2threads"], e["t2rec_2thread_scaling"]))
+    for t in e["torch_settings"]:
+        print("  torch   %d thread(s) core %-9s %-6s OMP_WAIT_POLICY=%-8s %8.3f" %
+              (t["threads"], t["core"], t["variant"], t["omp_wait_policy"], t["epoch_s"]))
+    print("  t2rec 1 thread vs PyTorch best 1-thread setting: %.2fx; vs best setting overall: %.2fx; "
+          "t2rec 2 threads vs PyTorch best: %.2fx" % (e["speedup_t2rec1_vs_torch_best_1thread"],
+                                                  e["speedup_t2rec1_vs_torch_best_any"],
+                                                  e["speedup_t2rec2_vs_torch_best_any"]))
+    g = s["gemm"]
+    print("\ntower GEMMs: %.0f GFLOP/s in the 1-thread training step vs sgemm peak %.0f for the same shapes "
+          "(%.0f%%); 2 threads %.0f GFLOP/s (%.0f%% of 2x the 1-thread peak)" %
+          (g["step_gflops_1thread"], g["sgemm_peak_1thread"], 100 * g["fraction_of_peak_1thread"],
+           g["step_gflops_2threads"], 100 * g["fraction_of_2x_peak_2threads"]))
+    print("\nepoch time vs n_obs (t2rec, 1 thread): " +
+          ", ".join("%d: %.3f s (%.2f us/obs)" % (x["n_obs"], x["epoch_s"], x["us_per_obs"]) for x in s["scaling"]))
+    t = s["time_to_accuracy"]
+    print("\ntime-to-accuracy (valid RMSE <= %.4f = 1.01 x PyTorch best, %d epochs each)" %
+          (t["target_valid_rmse"], t["epochs"]))
+    print("  %-8s %-13s %3s %9s %6s %10s %12s %8s" % ("impl", "schedule", "thr", "tta_s", "epoch", "best_rmse",
+                                                    "test_excess", "speedup"))
+    for r in t["rows"]:
+        print("  %-8s %-13s %3d %9s %6s %10.4f %12.5f %8s" % (
+            r["impl"], r["schedule"], r["threads"], "%.2f" % r["tta_s"] if r["tta_s"] else "never",
+            r["tta_epoch"] or "-", r["best_valid_rmse"], r["final_test_excess"],
+            "%.2fx" % r["speedup_vs_torch"] if r.get("speedup_vs_torch") else "-"))
+    m = s["memory"]
+    print("\nmemory at n_obs = %d: data %.0f MB + model/optimizer %.1f MB; fit peak RSS %.0f MB (%.2fx), "
+          "process peak %.0f MB (%.2fx, includes the generator)" %
+          (m["n_obs"], m["data_bytes"] / 1e6, m["model_opt_bytes"] / 1e6, m["fit_peak_rss_bytes"] / 1e6,
+           m["fit_peak_over_data_model_opt"], m["process_peak_rss_bytes"] / 1e6,
+           m["process_peak_over_data_model_opt"]))
+    la = s["load_average_1min"]
+    print("\nmachine load (1-min load average before each run, 2 cores): %.2f .. %.2f" % (la["min"], la["max"]))
+    print("wrote %s" % OUT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
