@@ -46,6 +46,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#define TT_MAX_IDS 50000   /* ids = yes: one-hot blocks up to this many entities per side */
+
 static const param_spec tt_params[] = {
     {"depth", PT_INT, "3", 0, NN_MAX_DEPTH, NULL, "hidden ReLU layers per tower"},
     {"width", PT_INT_OR_THEORY, "128", 1, 65536, NULL,
@@ -65,6 +67,9 @@ static const param_spec tt_params[] = {
     {"schedule", PT_ENUM, "pairs", 0, 0, "pairs|user_grouped|alternating",
      "minibatch schedule: shuffled pairs, pairs grouped by user, or alternating user/item tower "
      "passes against the other side's fixed embeddings"},
+    {"ids", PT_ENUM, "no", 0, 0, "no|yes",
+     "append a one-hot id block to each tower's input (a learned offset per training user / "
+     "item; all zero for entities unseen in training)"},
     {"max_batches", PT_INT, "0", 0, 1e15, NULL,
      "stop each epoch's pass after this many minibatches (0 = all; for benchmarks)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -98,7 +103,11 @@ static const char *tt_check_parameter(const kvset *params, const char **bad_key)
 typedef struct {
     nn_twotower *net;
     double mu;
-    int du, di;
+    int du, di;                 /* tower input widths: covariates (+ id block) */
+    int cu, ci;                 /* covariate columns */
+    int ids;                    /* 1: one-hot id block of nid_u / nid_i columns after them */
+    int nid_u, nid_i;
+    unsigned char *seen_u, *seen_i;   /* ids: entity has training pairs */
     double *mean_u, *sd_u, *mean_i, *sd_i;
 } tt_model;
 
@@ -108,6 +117,8 @@ static void tt_free(void *p)
     if (!m)
         return;
     nn_twotower_free(m->net);
+    free(m->seen_u);
+    free(m->seen_i);
     free(m->mean_u);
     free(m->mean_i);
     free(m);
@@ -152,6 +163,22 @@ static void standardise_row(float *out, const double *x, const double *mean, con
         out[c] = (float)((x[c] - mean[c]) / sd[c]);
 }
 
+/* The tower input of entity `ent` of one side: its standardised covariates, then (ids = yes)
+ * the one-hot id block, all zero for an entity without training pairs. */
+static void make_input(const tt_model *m, int side, const double *x, int32_t ent, float *out)
+{
+    int c = side ? m->ci : m->cu;
+    standardise_row(out, x + (size_t)ent * c, side ? m->mean_i : m->mean_u,
+                    side ? m->sd_i : m->sd_u, c);
+    if (!m->ids)
+        return;
+    int w = side ? m->nid_i : m->nid_u;
+    const unsigned char *seen = side ? m->seen_i : m->seen_u;
+    memset(out + c, 0, (size_t)w * sizeof *out);
+    if (ent >= 0 && ent < w && seen[ent])
+        out[c + ent] = 1.0f;
+}
+
 /* Embeddings of entities list[0..count) of one side, in chunks through the tower: row k goes to
  * E + k * P, or with table = 1 to E + list[k] * P (obuf then holds chunk * P floats). */
 static void embed(const tt_model *m, int side, const double *x, const int32_t *list, long count,
@@ -159,11 +186,10 @@ static void embed(const tt_model *m, int side, const double *x, const int32_t *l
 {
     const nn_tower *t = &m->net->tower[side];
     int dim = side ? m->di : m->du, P = m->net->embed_dim;
-    const double *mean = side ? m->mean_i : m->mean_u, *sd = side ? m->sd_i : m->sd_u;
     for (long s = 0; s < count; s += chunk) {
         int rows = (int)(count - s < chunk ? count - s : chunk);
         for (int r = 0; r < rows; r++)
-            standardise_row(xbuf + (size_t)r * dim, x + (size_t)list[s + r] * dim, mean, sd, dim);
+            make_input(m, side, x, list[s + r], xbuf + (size_t)r * dim);
         if (!table) {
             nn_tower_infer(t, xbuf, rows, E + (size_t)s * P, s1, s2);
             continue;
@@ -503,7 +529,19 @@ static void *tt_train(const est_fit_ctx *ctx)
     int blas_saved = blas_threads();
 
     double t0 = now_seconds(), train_s = 0.0, eval_s = 0.0;
-    int du = d->user_dim, di = d->item_dim;
+    int cu = d->user_dim, ci = d->item_dim;
+    int ids = !strcmp(kv_str(kv, "ids", "no"), "yes");
+    if (ids && (d->n_users > TT_MAX_IDS || d->n_items > TT_MAX_IDS)) {
+        snprintf(ctx->err, ctx->errlen, "ids = yes takes at most %d users and items (one-hot inputs); "
+                 "this dataset has %d and %d", TT_MAX_IDS, d->n_users, d->n_items);
+        return NULL;
+    }
+    int du = cu + (ids ? d->n_users : 0), di = ci + (ids ? d->n_items : 0);
+    if (du < 1 || di < 1) {
+        snprintf(ctx->err, ctx->errlen, "the %s side has no covariates: add ids = yes",
+                 du < 1 ? "user" : "item");
+        return NULL;
+    }
     int alt = sched == SCHED_ALTERNATING;
     tt_model *m = calloc(1, sizeof *m);
     long *idx = malloc((size_t)n * sizeof *idx);
@@ -538,23 +576,40 @@ static void *tt_train(const est_fit_ctx *ctx)
     }
     m->du = du;
     m->di = di;
-    m->mean_u = malloc(2 * (size_t)du * sizeof(double));
-    m->mean_i = malloc(2 * (size_t)di * sizeof(double));
+    m->cu = cu;
+    m->ci = ci;
+    m->ids = ids;
+    m->mean_u = malloc((2 * (size_t)cu + 1) * sizeof(double));
+    m->mean_i = malloc((2 * (size_t)ci + 1) * sizeof(double));
     if (!m->mean_u || !m->mean_i) {
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
-    m->sd_u = m->mean_u + du;
-    m->sd_i = m->mean_i + di;
-    if (standardiser(d->user_x, d->n_users, du, d->train.user, n, m->mean_u, m->sd_u) != 0 ||
-        standardiser(d->item_x, d->n_items, di, d->train.item, n, m->mean_i, m->sd_i) != 0) {
+    m->sd_u = m->mean_u + cu;
+    m->sd_i = m->mean_i + ci;
+    if (standardiser(d->user_x, d->n_users, cu, d->train.user, n, m->mean_u, m->sd_u) != 0 ||
+        standardiser(d->item_x, d->n_items, ci, d->train.item, n, m->mean_i, m->sd_i) != 0) {
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
+    if (ids) {
+        m->nid_u = d->n_users;
+        m->nid_i = d->n_items;
+        m->seen_u = calloc((size_t)d->n_users + 1, 1);
+        m->seen_i = calloc((size_t)d->n_items + 1, 1);
+        if (!m->seen_u || !m->seen_i) {
+            snprintf(ctx->err, ctx->errlen, "out of memory");
+            goto done;
+        }
+        for (long k = 0; k < n; k++) {
+            m->seen_u[d->train.user[k]] = 1;
+            m->seen_i[d->train.item[k]] = 1;
+        }
+    }
     for (int k = 0; k < d->n_users; k++)
-        standardise_row(xu + (size_t)k * du, d->user_x + (size_t)k * du, m->mean_u, m->sd_u, du);
+        make_input(m, 0, d->user_x, k, xu + (size_t)k * du);
     for (int k = 0; k < d->n_items; k++)
-        standardise_row(xi + (size_t)k * di, d->item_x + (size_t)k * di, m->mean_i, m->sd_i, di);
+        make_input(m, 1, d->item_x, k, xi + (size_t)k * di);
     m->mu = 0.0;
     if (center) {
         for (long k = 0; k < n; k++)

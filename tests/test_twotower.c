@@ -323,6 +323,56 @@ static void test_divergence(void **state)
     ds_free(&d);
 }
 
+/* ids = yes: with covariates that say nothing (one constant column), ratings with per-user and
+ * per-item offsets can only be fitted through the one-hot id block; without it the model can
+ * do no better than the mean. Unseen entities get an all-zero block. */
+static void test_ids(void **state)
+{
+    (void)state;
+    const int NU = 40, NI = 30;
+    ds_data d;
+    memset(&d, 0, sizeof d);
+    d.n_users = NU + 1;   /* the last user has no training pairs */
+    d.n_items = NI;
+    d.user_dim = d.item_dim = 1;
+    d.user_x = calloc((size_t)d.n_users, sizeof(double));
+    d.item_x = calloc((size_t)d.n_items, sizeof(double));
+    double bu[41], bi[30];
+    for (int u = 0; u < NU + 1; u++)
+        bu[u] = ((u * 37) % 11 - 5) / 5.0;
+    for (int i = 0; i < NI; i++)
+        bi[i] = ((i * 13) % 7 - 3) / 3.0;
+    long n = (long)NU * NI;
+    assert_int_equal(ds_split_alloc(&d.train, n, 0), 0);
+    for (long k = 0; k < n; k++) {
+        d.train.user[k] = (int32_t)(k / NI);
+        d.train.item[k] = (int32_t)(k % NI);
+        d.train.rating[k] = bu[k / NI] * bi[k % NI];   /* rank 1, not additive: needs <f, g> */
+    }
+    double rmse[2];
+    for (int ids = 0; ids < 2; ids++) {
+        const char *kv[] = {ids ? "ids=yes" : "ids=no", "depth=1", "width=32", "embed_dim=4",
+                            "lr=0.01", "batch=200", "epochs=150", "patience=0", NULL};
+        fit_result r;
+        fit(&est_twotower, &d, 3, kv, &r);
+        assert_non_null(r.model);
+        double *p = malloc((size_t)n * sizeof *p);
+        est_twotower.predict(r.model, &d, n, d.train.user, d.train.item, p);
+        rmse[ids] = metric_rmse(p, d.train.rating, n);
+        /* the unseen user: an all-zero id block, a finite prediction */
+        int32_t uu = NU, ii = 0;
+        double q;
+        est_twotower.predict(r.model, &d, 1, &uu, &ii, &q);
+        assert_true(isfinite(q));
+        free(p);
+        est_twotower.free_model(r.model);
+        est_curves_free(&r.curves);
+    }
+    printf("ids: train RMSE without ids %.4f, with ids %.4f\n", rmse[0], rmse[1]);
+    assert_true(rmse[1] < 0.25 * rmse[0]);
+    ds_free(&d);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* (b) learning on synthetic data: d = 2, D = 16, beta = 1, sigma = 0.1 */
 
@@ -396,6 +446,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_check_parameter),
         cmocka_unit_test(test_theory_width_and_determinism),
         cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_ids),
         cmocka_unit_test(test_learning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
