@@ -254,7 +254,17 @@ static int embed_both(const tt_model *m, const ds_data *d, const int32_t *lu, lo
     }
     if (two) {   /* a: users [0, h) (and items when h > nu); b: the rest */
         int P = m->net->embed_dim;
+        /* cut at a chunk boundary of its segment, so every row is embedded in the same chunk
+         * (the same sgemm shape) as with one thread: the numbers do not depend on threads */
         long h = (nu + ni) / 2;
+        if (h <= nu) {
+            h = (h + EMB_CHUNK / 2) / EMB_CHUNK * EMB_CHUNK;
+            if (h > nu)
+                h = nu;
+        } else {
+            long off = (h - nu + EMB_CHUNK / 2) / EMB_CHUNK * EMB_CHUNK;
+            h = nu + (off > ni ? ni : off);
+        }
         if (h <= nu) {
             a.nseg = 1;
             a.seg[0].count = h;

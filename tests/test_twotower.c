@@ -373,6 +373,57 @@ static void test_ids(void **state)
     ds_free(&d);
 }
 
+/* Every schedule: 1 and 2 threads give bitwise the same model; every schedule learns (the
+ * test_cold excess risk after a few epochs is well below that of the first epoch). */
+static void test_schedules_threads(void **state)
+{
+    (void)state;
+    ds_data d;
+    assert_int_equal(make_data(&d, 4096, 5, 1000), 0);
+    const char *sched[] = {"schedule=pairs", "schedule=user_grouped", "schedule=alternating"};
+    for (int s = 0; s < 3; s++) {
+        double *pred[2];
+        for (int t = 0; t < 2; t++) {
+            const char *kv[] = {sched[s], "depth=2", "width=32", "embed_dim=8", "lr=0.003",
+                                "batch=256", "epochs=8", "patience=0", NULL};
+            kvset params;
+            kv_init(&params);
+            for (int k = 0; kv[k]; k++) {
+                char key[64];
+                const char *eq = strchr(kv[k], '=');
+                snprintf(key, sizeof key, "%.*s", (int)(eq - kv[k]), kv[k]);
+                kv_set(&params, key, eq + 1);
+            }
+            kv_fill_defaults(&params, est_twotower.params);
+            est_curves c;
+            est_curves_init(&c);
+            char err[256] = "";
+            est_fit_ctx ctx = {&d, &params, 9, t + 1, &c, err, sizeof err};
+            void *model = est_twotower.train(&ctx);
+            assert_non_null(model);
+            pred[t] = malloc((size_t)d.test_cold.n * sizeof(double));
+            est_twotower.predict(model, &d, d.test_cold.n, d.test_cold.user, d.test_cold.item, pred[t]);
+            if (t == 0) {
+                printf("%s: test_cold excess risk epoch 1 %.4f, epoch %d %.4f\n", sched[s],
+                       c.test_excess[0], c.n, c.test_excess[c.n - 1]);
+                assert_true(c.test_excess[c.n - 1] < 0.7 * c.test_excess[0]);
+            }
+            est_twotower.free_model(model);
+            est_curves_free(&c);
+            kv_free(&params);
+        }
+        /* bitwise equal: the two threads embed rows in the same chunks (sgemm shapes) as one */
+        double worst = 0;
+        for (long k = 0; k < d.test_cold.n; k++)
+            worst = fmax(worst, fabs(pred[0][k] - pred[1][k]) / fmax(fabs(pred[0][k]), 1e-3));
+        printf("%s: 1 vs 2 threads, largest relative difference %.3g\n", sched[s], worst);
+        assert_memory_equal(pred[0], pred[1], (size_t)d.test_cold.n * sizeof(double));
+        free(pred[0]);
+        free(pred[1]);
+    }
+    ds_free(&d);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* (b) learning on synthetic data: d = 2, D = 16, beta = 1, sigma = 0.1 */
 
@@ -447,6 +498,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_theory_width_and_determinism),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_schedules_threads),
         cmocka_unit_test(test_learning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
