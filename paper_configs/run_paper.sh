@@ -70,7 +70,10 @@ for study in $studies; do
     t0=$(date +%s)
     "$T2REC" run "$cfg" -j "$JOBS" --no-progress
     secs=$(( $(date +%s) - t0 ))
-    "$T2REC" plot "$out" -o plots/out > /dev/null
+    "$T2REC" plot "$out" -o plots/out > /dev/null || echo "run_paper: plot of $out failed (see plots/out/*.gp.log)" >&2
+    if [ "$study" = baselines ] || [ "$study" = sampling_bias ]; then
+        "$T2REC" plot "$out" -o plots/out --metric excess_risk_warm > /dev/null || true
+    fi
     {
         echo
         echo "## $study"
@@ -80,7 +83,15 @@ for study in $studies; do
         echo "Config: \`$cfg\`; results: \`$out\`; figures: \`plots/out/$(basename "$out" .h5)_*.png\`; run time $secs s."
         echo
         case $study in
-        baselines|cold_start|movielens100k)
+        baselines)
+            echo '```'
+            "$T2REC" report "$out"
+            echo
+            "$T2REC" report "$out" --metric excess_risk_warm
+            echo
+            "$T2REC" report "$out" --means
+            echo '```' ;;
+        cold_start|movielens100k)
             echo '```'
             "$T2REC" report "$out" --means
             echo '```' ;;

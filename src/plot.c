@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "grouping.h"
 #include "report.h"
 
 static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
@@ -72,7 +73,7 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
         int pos = 0;
         for (int l = 0; l < g->nlev; l++)
             pos += g->lev_mean[l] > 0;
-        if (pos < 1)
+        if (pos < 2)   /* a convergence line needs two n_obs levels */
             continue;
         fprintf(d, "# group %d: %s\n# n mean ci_low ci_high count\n", nplotted, g->label);
         for (int l = 0; l < g->nlev; l++) {
@@ -172,10 +173,20 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
     return 0;
 }
 
-/* Learning curves: per group, the cell with the largest n_obs and the lowest replicate. */
-static int plot_learning(const cell_record *recs, int n, const report *r, const plot_opts *o,
-                         char *err, size_t errlen)
+/* Learning curves: per group (method and varying keys, n_obs and fold aside), the cell with
+ * the largest n_obs, then the lowest replicate, then the first fold. Panels: the training loss,
+ * and the valid RMSE and the test_cold excess risk where some group has them (real data run
+ * without a valid split has neither). At most LEARN_MAX_GROUPS groups are drawn. */
+#define LEARN_MAX_GROUPS 12
+static int plot_learning(const cell_record *recs, int n, const plot_opts *o, char *err, size_t errlen)
 {
+    static const char *const ignore[] = {"data.n_obs", "data.fold", NULL};
+    grouping gr;
+    if (grouping_build(recs, n, ignore, &gr) != 0) {
+        grouping_free(&gr);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     char base[4096], dat[4200], gpp[4200];
     snprintf(base, sizeof base, "%s/%s_learning", o->outdir, o->prefix);
     snprintf(dat, sizeof dat, "%s.dat", base);
@@ -183,69 +194,85 @@ static int plot_learning(const cell_record *recs, int n, const report *r, const 
     FILE *d = fopen(dat, "w");
     if (!d) {
         snprintf(err, errlen, "%s: %s", dat, strerror(errno));
+        grouping_free(&gr);
         return -1;
     }
-    int nb = 0;
-    const char *labels[64];
-    for (int gi = 0; gi < r->ngroups && nb < 64; gi++) {
-        const report_group *g = &r->groups[gi];
+    int nb = 0, has[3] = {0, 0, 0};
+    const char *labels[LEARN_MAX_GROUPS];
+    for (int gi = 0; gi < gr.ngroups && nb < LEARN_MAX_GROUPS; gi++) {
         const cell_record *best = NULL;
         for (int i = 0; i < n; i++) {
             const cell_record *c = &recs[i];
-            if (strcmp(c->status, "ok") || c->curves.n < 2 || strcmp(kv_str(&c->config, "method", ""), g->method))
+            if (gr.gid[i] != gi || strcmp(c->status, "ok") || c->curves.n < 2)
                 continue;
-            int match = 1;
-            for (int k = 0; k < g->keys.n && match; k++) {
-                const char *v = kv_get(&c->config, g->keys.key[k]);
-                match = v ? !strcmp(v, g->keys.val[k]) : !g->keys.val[k][0];
-            }
-            if (!match)
-                continue;
-            double nn = kv_real(&c->config, "data.n_obs", 0), bn = best ? kv_real(&best->config, "data.n_obs", 0) : -1;
-            if (!best || nn > bn || (nn == bn && c->replicate < best->replicate))
+            double nn = kv_real(&c->config, "data.n_obs", 0);
+            double bn = best ? kv_real(&best->config, "data.n_obs", 0) : -1;
+            if (!best || nn > bn || (nn == bn && (c->replicate < best->replicate ||
+                (c->replicate == best->replicate &&
+                 strcmp(kv_str(&c->config, "data.fold", ""), kv_str(&best->config, "data.fold", "")) < 0))))
                 best = c;
         }
         if (!best)
             continue;
-        fprintf(d, "# %s, n_obs=%s, replicate %d\n# epoch train_loss valid_rmse test_excess wall\n",
-                g->label, kv_str(&best->config, "data.n_obs", "-"), best->replicate);
-        for (int e = 0; e < best->curves.n; e++)
-            fprintf(d, "%d %.10g %.10g %.10g %.10g\n", e + 1, best->curves.train_loss[e],
-                    best->curves.valid_rmse[e], best->curves.test_excess[e], best->curves.wall_seconds[e]);
+        fprintf(d, "# %s, n_obs=%s, fold=%s, replicate %d\n# epoch train_loss valid_rmse test_excess wall\n",
+                gr.label[gi], kv_str(&best->config, "data.n_obs", "-"),
+                kv_str(&best->config, "data.fold", "-"), best->replicate);
+        for (int e = 0; e < best->curves.n; e++) {
+            const est_curves *cv = &best->curves;
+            fprintf(d, "%d %.10g %.10g %.10g %.10g\n", e + 1, cv->train_loss[e], cv->valid_rmse[e],
+                    cv->test_excess[e], cv->wall_seconds[e]);
+            has[0] |= isfinite(cv->train_loss[e]) && cv->train_loss[e] > 0;
+            has[1] |= isfinite(cv->valid_rmse[e]) && cv->valid_rmse[e] > 0;
+            has[2] |= isfinite(cv->test_excess[e]) && cv->test_excess[e] > 0;
+        }
         fprintf(d, "\n\n");
-        labels[nb++] = g->label;
-        (void)kv_str;
+        labels[nb++] = gr.label[gi];
     }
     fclose(d);
-    if (!nb)
-        return 1;
+    int rc = 0;
+    if (!nb) {
+        rc = 1;
+        goto out;
+    }
     FILE *gp = fopen(gpp, "w");
     if (!gp) {
         snprintf(err, errlen, "%s: %s", gpp, strerror(errno));
-        return -1;
+        rc = -1;
+        goto out;
     }
+    static const char *ylabel[3] = {"training loss (mean squared error)", "valid RMSE",
+                                    "test\\_cold excess risk"};
+    int npanels = has[0] + has[1] + has[2];
     for (int pdf = 0; pdf < 2; pdf++) {
         terminals(gp, base, pdf);
-        fprintf(gp, "set multiplot layout 1,2 title \"Learning curves (per group: the cell with the "
-                    "largest n\\\\_obs, first replicate)\"\n"
+        fprintf(gp, "set multiplot layout 1,%d title \"Learning curves (per group: the cell with the "
+                    "largest n\\\\_obs, first replicate and fold)%s\"\n"
                     "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key below left vertical font ',8'\n"
-                    "set logscale y\n");
-        for (int panel = 0; panel < 2; panel++) {
-            fprintf(gp, "set ylabel '%s'\nplot ", panel == 0 ? "valid RMSE" : "test\\_cold excess risk");
+                    "set logscale y\n", npanels > 0 ? npanels : 1,
+                gr.ngroups > nb ? "; first groups only" : "");
+        for (int panel = 0; panel < 3; panel++) {
+            if (!has[panel])
+                continue;
+            fprintf(gp, "set ylabel '%s'\nplot ", ylabel[panel]);
             for (int k = 0; k < nb; k++) {
                 char lab[600];
                 gq(labels[k], lab, sizeof lab);
-                fprintf(gp, "%s'%s' index %d using 1:%d with lines lw 2 lc rgb '%s' title \"%s\"%s", k ? "     " : "",
-                        dat, k, panel == 0 ? 3 : 4, colors[k % NCOLORS], lab, k + 1 < nb ? ", \\\n" : "\n");
+                fprintf(gp, "%s'%s' index %d using 1:%d with lines lw 2 lc rgb '%s' title \"%s\"%s",
+                        k ? "     " : "", dat, k, panel + 2, colors[k % NCOLORS], lab,
+                        k + 1 < nb ? ", \\\n" : "\n");
             }
         }
         fprintf(gp, "unset multiplot\nunset output\n");
     }
     fclose(gp);
-    if (run_script(o, gpp, err, errlen) != 0)
-        return -1;
+    if (run_script(o, gpp, err, errlen) != 0) {
+        rc = -1;
+        goto out;
+    }
     printf("%s.png\n%s.pdf\n", base, base);
-    return 0;
+out:
+    grouping_free(&gr);
+    return rc;
 }
 
 int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size_t errlen)
@@ -262,7 +289,10 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
     }
     int rc = 0;
     char name[1024];
-    snprintf(name, sizeof name, "%s_convergence", o->prefix);
+    if (strcmp(metric, "excess_risk_cold"))
+        snprintf(name, sizeof name, "%s_convergence_%s", o->prefix, metric);
+    else
+        snprintf(name, sizeof name, "%s_convergence", o->prefix);
     char extra[256] = "";
     {
         char m[128];
@@ -272,7 +302,7 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
     int c = plot_convergence(&r, o, extra, name, err, errlen);
     if (c < 0)
         rc = -1;
-    if (rc == 0 && plot_learning(recs, n, &r, o, err, errlen) < 0)
+    if (rc == 0 && plot_learning(recs, n, o, err, errlen) < 0)
         rc = -1;
     if (r.n_failed_total)
         printf("note: %d failed cells left out of the figures\n", r.n_failed_total);

@@ -136,10 +136,12 @@ int report_build(const cell_record *recs, int n, const char *metric, report *out
             any = &recs[i];
             double e = metric_of(&recs[i], metric);
             double nobs = kv_real(&recs[i].config, "data.n_obs", NAN);
-            if (strcmp(recs[i].status, "ok") || !isfinite(e)) {
+            if (strcmp(recs[i].status, "ok")) {
                 g->n_failed++;
                 continue;
             }
+            if (!isfinite(e))   /* the metric does not apply (e.g. real data): not a failure */
+                continue;
             if (!(e > 0) || !(nobs > 1))
                 continue;
             x[m] = log(nobs);
