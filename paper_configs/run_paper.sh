@@ -47,6 +47,20 @@ verdict_d() { # report CSV on stdin: does the twotower slope follow d?
             }
         }'
 }
+verdict_beta() { # does the twotower slope steepen as beta grows?
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        $col["method"] == "twotower" && $col["status"] == "fitted" {
+            n++; b[n] = $col["beta"]; s[n] = $col["slope"]; t[n] = $col["theory_slope"]
+        }
+        END {
+            ok = 1; line = ""
+            for (i = 1; i <= n; i++) {
+                line = line sprintf(" beta=%s: %.2f (theory %.2f)", b[i], s[i], t[i])
+                for (j = 1; j <= n; j++) if (b[i] + 0 < b[j] + 0 && s[i] + 0 < s[j] + 0) ok = 0
+            }
+            printf "-%s -> %s\n", line, (n < 2 ? "too few fitted groups to say" : (ok ? "the slope steepens as beta grows, as the theory says" : "the slope does NOT order by beta"))
+        }'
+}
 verdict_D() { # do the twotower slopes at different D agree (pairwise overlapping 95% CIs)?
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         $col["method"] == "twotower" && $col["status"] == "fitted" {
@@ -101,9 +115,12 @@ for study in $studies; do
             echo '```' ;;
         esac
         case $study in
-        intrinsic_dim|smoothness|truth)
+        intrinsic_dim|truth)
             echo
             "$T2REC" report "$out" --csv | verdict_d ;;
+        smoothness)
+            echo
+            "$T2REC" report "$out" --csv | verdict_beta ;;
         ambient_dim)
             echo
             "$T2REC" report "$out" --csv | verdict_D ;;
