@@ -82,7 +82,7 @@ for study in $studies; do
     out=$(sed -n 's/^output *= *//p' "$cfg" | head -1)
     echo "== $study: $cfg -> $out" >&2
     t0=$(date +%s)
-    "$T2REC" run "$cfg" -j "$JOBS" --no-progress
+    runlog=$("$T2REC" run "$cfg" -j "$JOBS" --no-progress 2>&1 | tee /dev/stderr | tail -n 1)
     secs=$(( $(date +%s) - t0 ))
     "$T2REC" plot "$out" -o plots/out > /dev/null || echo "run_paper: plot of $out failed (see plots/out/*.gp.log)" >&2
     if [ "$study" = baselines ] || [ "$study" = sampling_bias ]; then
@@ -94,7 +94,8 @@ for study in $studies; do
         echo
         sed -n 's/^; \{0,1\}//p' "$cfg" | sed '/^$/q' | sed 's/^/> /'
         echo
-        echo "Config: \`$cfg\`; results: \`$out\`; figures: \`plots/out/$(basename "$out" .h5)_*.png\`; run time $secs s."
+        echo "Config: \`$cfg\`; results: \`$out\`; figures: \`plots/out/$(basename "$out" .h5)_*.png\`."
+        echo "This run: $secs s; ${runlog#t2rec run: } (cells already in the results file are not rerun)."
         echo
         case $study in
         baselines)
