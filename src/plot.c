@@ -43,14 +43,29 @@ static void gq(const char *s, char *buf, size_t n)
     buf[at] = 0;
 }
 
-static void terminals(FILE *gp, const char *base, int pdf)
+static void terminals(FILE *gp, const char *base, int pdf, int extra_rows)
 {
     if (pdf)
-        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,5.2in\n"
-                    "set output '%s.pdf'\n", base);
+        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,%.2fin\n"
+                    "set output '%s.pdf'\n", 5.2 + 0.16 * extra_rows, base);
     else
-        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,800\n"
-                    "set output '%s.png'\n", base);
+        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,%d\n"
+                    "set output '%s.png'\n", 800 + 18 * extra_rows, base);
+}
+
+/* Line styles: colour = the data setting (the label without the method), so the methods of
+ * one setting share a colour; the method decides dash, width and point type (the estimator
+ * under test solid and thick). */
+static int method_style(const char *method, int *pt, double *lw)
+{
+    static const char *const order[] = {"twotower", "baseline", "mf", "autorec", "oracle", NULL};
+    static const int pts[] = {7, 4, 6, 8, 1};
+    int k = 0;
+    while (order[k] && strcmp(order[k], method))
+        k++;
+    *pt = order[k] ? pts[k] : 10;
+    *lw = k == 0 ? 2.0 : 1.3;
+    return k == 0 ? 1 : 3 + (k % 3);   /* dash type */
 }
 
 /* Convergence: one line + band per group of the report. */
@@ -112,15 +127,37 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
                 ymax = fmax(ymax, g->lev_mean[l]);
             }
     }
+    /* colour index per plotted group: its data setting (label without the method) */
+    int *sig = calloc((size_t)nplotted + 1, sizeof *sig), nsig = 0;
+    const char **sigs = calloc((size_t)nplotted + 1, sizeof *sigs);
+    for (int k = 0; k < nplotted && sig && sigs; k++) {
+        const char *lab = r->groups[which[k]].label, *sp = strchr(lab, ' ');
+        const char *key = sp ? sp : "";
+        int q = 0;
+        while (q < nsig && strcmp(sigs[q], key))
+            q++;
+        if (q == nsig)
+            sigs[nsig++] = key;
+        sig[k] = q;
+    }
+    if (!sig || !sigs) {
+        free(sig);
+        free(sigs);
+        fclose(gp);
+        free(which);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (int pdf = 0; pdf < 2; pdf++) {
-        terminals(gp, base, pdf);
+        int rows = nplotted;   /* one column: long labels do not fit two */
+        terminals(gp, base, pdf, rows > 4 ? rows - 4 : 0);
         fprintf(gp, "set logscale xy 2\nset format x '2^{%%L}'\nset format y '%%.2g'\n"
                     "set xlabel '|{/Symbol W}| = n\\_obs (training pairs)'\n"
                     "set ylabel \"%s (log scale)\"\n"
-                    "set key below left vertical maxrows 6 font ',9' spacing 1.1 width -2\n"
+                    "set key below left vertical maxrows %d font ',8' spacing 1.0 width -4\n"
                     "set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n"
                     "set style fill transparent solid 0.18 noborder\n",
-                metric);
+                metric, rows);
         /* the means decide the range; wide bands (few replicates) are clipped, not followed */
         fprintf(gp, "set yrange [%.6g:%.6g]\n", ymin / 3, ymax * 3);
         char reps[64];
@@ -146,18 +183,25 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
                 size_t at = strlen(lab);
                 snprintf(lab + at, sizeof lab - at, ", theory %.2f", g->theory_slope);
             }
-            const char *col = colors[k % NCOLORS];
-            fprintf(gp, "%s'%s' index %d using 1:3:4 with filledcurves lc rgb '%s' notitle, \\\n",
-                    k ? "     " : "", dat, k, col);
-            fprintf(gp, "     '%s' index %d using 1:2 with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title \"%s\"",
-                    dat, k, col, lab);
+            const char *col = colors[sig[k] % NCOLORS];
+            int pt;
+            double lw;
+            int dt = method_style(g->method, &pt, &lw);
+            /* bands: always for the estimator under test; for the others when few groups */
+            if (!strcmp(g->method, "twotower") || nplotted <= 6)
+                fprintf(gp, "%s'%s' index %d using 1:3:4 with filledcurves lc rgb '%s' notitle, \\\n     ",
+                        k ? "     " : "", dat, k, col);
+            else if (k)
+                fprintf(gp, "     ");
+            fprintf(gp, "'%s' index %d using 1:2 with linespoints dt %d lw %.1f pt %d ps 0.7 lc rgb '%s' title \"%s\"",
+                    dat, k, dt, lw, pt, col, lab);
             if (isfinite(g->theory_slope) && g->nlev > 0 && !strcmp(g->method, "twotower")) {
                 int l0 = 0;
                 while (l0 < g->nlev && !(g->lev_mean[l0] > 0))
                     l0++;
                 if (l0 < g->nlev)
                     fprintf(gp, ", \\\n     (x >= %.10g && x <= %.10g ? %.10g * (x / %.10g)**(%.6f) : 1/0) "
-                                "with lines dt 2 lw 1.5 lc rgb '%s' notitle",
+                                "with lines dt 2 lw 1.2 lc rgb '%s' notitle",
                             g->lev_n[l0], g->lev_n[g->nlev - 1], g->lev_mean[l0], g->lev_n[l0],
                             g->theory_slope, col);
             }
@@ -167,6 +211,8 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
     }
     fclose(gp);
     free(which);
+    free(sig);
+    free(sigs);
     if (run_script(o, gpp, err, errlen) != 0)
         return -1;
     printf("%s.png\n%s.pdf\n", base, base);
@@ -244,7 +290,7 @@ static int plot_learning(const cell_record *recs, int n, const plot_opts *o, cha
                                     "test\\_cold excess risk"};
     int npanels = has[0] + has[1] + has[2];
     for (int pdf = 0; pdf < 2; pdf++) {
-        terminals(gp, base, pdf);
+        terminals(gp, base, pdf, nb > 4 ? nb - 4 : 0);
         fprintf(gp, "set multiplot layout 1,%d title \"Learning curves (per group: the cell with the "
                     "largest n\\\\_obs, first replicate and fold)%s\"\n"
                     "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key below left vertical font ',8'\n"
