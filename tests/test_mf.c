@@ -624,7 +624,9 @@ static void test_movielens100k(void **state)
         if (load_movielens100k("data/ml-100k", folds[k], "fold", 0.0, 0.1, 1, &d, err, sizeof err) != 0)
             fail_msg("load: %s", err);
         fit f[3];
-        assert_non_null(train(&est_baseline, &d, 1, &f[0], NULL));
+        /* baseline with the settings of paper_configs/movielens100k.ini (tuned on the valid
+         * part of the base files: reg_u 5, reg_i 2, 20 epochs) */
+        assert_non_null(train(&est_baseline, &d, 1, &f[0], "reg_u=5", "reg_i=2", "epochs=20", NULL));
         assert_non_null(train(&est_mf, &d, 1, &f[1], "solver=als", "rank=16", "reg=15", "reg_bias=2",
                               "reg_scale=none", "epochs=21", NULL));
         assert_non_null(train(&est_mf, &d, 1, &f[2], "solver=sgd", "rank=64", "lr=0.01", "reg=0.12",
@@ -668,9 +670,9 @@ static void test_movielens100k(void **state)
     assert_true(mr[1] <= 0.915);
     assert_true(mr[2] <= 0.915);
     assert_true(fabs(rm[1][0] - rm[2][0]) <= 0.01);
-    /* baseline (Surprise BaselineOnly settings): 0.944 on Surprise's random folds; the fixed
-     * u1..u5 folds are a little harder (u1 alone ~0.962), measured mean 0.9458 */
-    assert_true(mr[0] <= 0.950);
+    /* baseline: <= 0.945 (Surprise BaselineOnly 0.944 on its random folds; with Surprise's
+     * default regularisation 15/10 the fixed u1..u5 folds give 0.9458) */
+    assert_true(mr[0] <= 0.945);
     assert_true(mr[1] < mr[0] - 0.02 && mr[2] < mr[0] - 0.02);
 }
 
