@@ -62,18 +62,7 @@ static const param_spec ar_params[] = {
 
 static const char *ar_check_parameter(const kvset *params, const char **bad_key)
 {
-    static _Thread_local char msg[256];
-    char e[200];
-    for (const param_spec *s = ar_params; s->name; s++) {
-        const char *v = kv_get(params, s->name);
-        if (v && param_check_value(s, v, e, sizeof e) != 0) {
-            if (bad_key)
-                *bad_key = s->name;
-            snprintf(msg, sizeof msg, "%s", e);
-            return msg;
-        }
-    }
-    return NULL;
+    return param_check_table(ar_params, params, bad_key);
 }
 
 /* ------------------------------------------------------------------------------------------ */

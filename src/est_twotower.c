@@ -78,15 +78,9 @@ static const param_spec tt_params[] = {
 static const char *tt_check_parameter(const kvset *params, const char **bad_key)
 {
     static _Thread_local char msg[256];
-    char e[200];
-    for (const param_spec *s = tt_params; s->name; s++) {
-        const char *v = kv_get(params, s->name);
-        if (v && param_check_value(s, v, e, sizeof e) != 0) {
-            *bad_key = s->name;
-            snprintf(msg, sizeof msg, "%s", e);
-            return msg;
-        }
-    }
+    const char *bad = param_check_table(tt_params, params, bad_key);
+    if (bad)
+        return bad;
     double lr = kv_real(params, "lr", 0.001), wd = kv_real(params, "weight_decay", 0);
     if (lr * wd >= 1.0) {
         *bad_key = "weight_decay";

@@ -255,3 +255,17 @@ int kv_fill_defaults(kvset *kv, const param_spec *table)
             return -1;
     return 0;
 }
+
+const char *param_check_table(const param_spec *table, const kvset *kv, const char **bad_key)
+{
+    static _Thread_local char msg[256];
+    for (const param_spec *s = table; s && s->name; s++) {
+        const char *v = kv_get(kv, s->name);
+        if (v && param_check_value(s, v, msg, sizeof msg) != 0) {
+            if (bad_key)
+                *bad_key = s->name;
+            return msg;
+        }
+    }
+    return NULL;
+}

@@ -40,6 +40,10 @@ const char *param_nearest(const param_spec *table, const char *name);
 /* Check one text value against its spec; -1 and a message (without file/line) on error. */
 int param_check_value(const param_spec *s, const char *val, char *err, size_t errlen);
 
+/* Check every key of kv that table knows; the first bad one: its message (thread-local
+ * storage, valid until the next call) and *bad_key = its name. NULL when all are valid. */
+const char *param_check_table(const param_spec *table, const kvset *kv, const char **bad_key);
+
 void kv_init(kvset *kv);
 void kv_free(kvset *kv);
 int kv_set(kvset *kv, const char *key, const char *val);     /* insert or replace, keeps order */
