@@ -328,8 +328,8 @@ static void *ar_train(const est_fit_ctx *ctx)
 
     est_curves *cv = ctx->curves;
     const double reg_scale = reg / (2.0 * (double)N);
-    double best_rmse = INFINITY;
-    int best_epoch = 0, since = 0;
+    est_early early;
+    est_early_init(&early, patience, min_delta, d->valid.n > 0);
     for (int epoch = 1; epoch <= epochs; epoch++) {
         gsl_ran_shuffle(r, vecs, (size_t)V, sizeof *vecs);
         double sum = 0.0;
@@ -358,24 +358,17 @@ static void *ar_train(const est_fit_ctx *ctx)
             goto done;
         }
         cv->epochs_run = epoch;
-        if (d->valid.n > 0) {
-            if (!isfinite(vr)) {
-                snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d (valid RMSE)", epoch);
-                goto done;
-            }
-            if (vr < best_rmse - min_delta) {
-                best_rmse = vr;
-                best_epoch = epoch;
-                since = 0;
-                memcpy(best, m->net->params, m->net->n_params * sizeof *best);
-            } else if (patience > 0 && ++since >= patience)
-                break;
-        } else
-            best_epoch = epoch;
+        int es = est_early_step(&early, epoch, vr, ctx->err, ctx->errlen);
+        if (es == EST_EARLY_NONFINITE)
+            goto done;
+        if (es == EST_EARLY_BEST)
+            memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+        else if (es == EST_EARLY_STOP)
+            break;
     }
     if (d->valid.n > 0)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);
-    cv->best_epoch = best_epoch;
+    cv->best_epoch = early.best_epoch;
     cv->n_fallback = count_fallback(m, &d->valid) + count_fallback(m, &d->test_warm) +
                      count_fallback(m, &d->test_cold);
     snprintf(cv->note, sizeof cv->note,

@@ -646,8 +646,9 @@ static void *tt_train(const est_fit_ctx *ctx)
         stamp_i[k] = -1;
 
     est_curves *cv = ctx->curves;
-    double best_rmse = INFINITY;
-    int best_epoch = 0, since = 0, epoch;
+    est_early early;
+    est_early_init(&early, patience, min_delta, d->valid.n > 0);
+    int epoch;
     long bno_u = 0, bno_i = 0;
     float *XU = nn_twotower_user_x(m->net), *XI = nn_twotower_item_x(m->net);
     for (epoch = 1; epoch <= epochs; epoch++) {
@@ -736,24 +737,17 @@ static void *tt_train(const est_fit_ctx *ctx)
             goto done;
         }
         cv->epochs_run = epoch;
-        if (d->valid.n > 0) {
-            if (!isfinite(vr)) {
-                snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d (valid RMSE)", epoch);
-                goto done;
-            }
-            if (vr < best_rmse - min_delta) {
-                best_rmse = vr;
-                best_epoch = epoch;
-                since = 0;
-                memcpy(best, m->net->params, m->net->n_params * sizeof *best);
-            } else if (patience > 0 && ++since >= patience)
-                break;
-        } else
-            best_epoch = epoch;
+        int es = est_early_step(&early, epoch, vr, ctx->err, ctx->errlen);
+        if (es == EST_EARLY_NONFINITE)
+            goto done;
+        if (es == EST_EARLY_BEST)
+            memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+        else if (es == EST_EARLY_STOP)
+            break;
     }
     if (d->valid.n > 0)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);
-    cv->best_epoch = best_epoch;
+    cv->best_epoch = early.best_epoch;
     snprintf(cv->note, sizeof cv->note,
              "width=%d depth=%d embed_dim=%d params=%zu batch=%d weight_decay=adamw(decoupled,weights only) "
              "schedule=%s threads=%d train_s=%.3f eval_s=%.3f",

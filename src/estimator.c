@@ -1,6 +1,8 @@
 /* estimator.c — the method registry and the per-epoch curve buffer shared by all methods. */
 #include "estimator.h"
 #include <stdlib.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Each method defines its table in its own file (est_NAME.c). */
@@ -57,4 +59,34 @@ int est_curves_push(est_curves *c, double train_loss, double valid_rmse, double 
     c->wall_seconds[c->n] = wall_seconds;
     c->n++;
     return 0;
+}
+
+void est_early_init(est_early *e, int patience, double min_delta, int have_valid)
+{
+    memset(e, 0, sizeof *e);
+    e->patience = patience;
+    e->min_delta = min_delta;
+    e->have_valid = have_valid;
+    e->best_rmse = INFINITY;
+}
+
+int est_early_step(est_early *e, int epoch, double vr, char *err, size_t errlen)
+{
+    if (!e->have_valid) {
+        e->best_epoch = epoch;
+        return EST_EARLY_GO;
+    }
+    if (!isfinite(vr)) {
+        snprintf(err, errlen, "non-finite loss at epoch %d (valid RMSE)", epoch);
+        return EST_EARLY_NONFINITE;
+    }
+    if (vr < e->best_rmse - e->min_delta) {
+        e->best_rmse = vr;
+        e->best_epoch = epoch;
+        e->since = 0;
+        return EST_EARLY_BEST;
+    }
+    if (e->patience > 0 && ++e->since >= e->patience)
+        return EST_EARLY_STOP;
+    return EST_EARLY_GO;
 }

@@ -31,6 +31,23 @@ void est_curves_free(est_curves *c);
 int est_curves_push(est_curves *c, double train_loss, double valid_rmse, double test_excess,
                     double wall_seconds);
 
+/* Early stopping on the valid RMSE, shared by the epoch-based methods: an epoch improves when
+ * its valid RMSE is below the best so far minus min_delta; `patience` epochs without an
+ * improvement stop the fit (0 = never). Without a valid split every epoch is the best. */
+typedef struct {
+    int patience, have_valid;
+    double min_delta, best_rmse;
+    int best_epoch, since;
+} est_early;
+
+enum { EST_EARLY_GO = 0, EST_EARLY_BEST = 1, EST_EARLY_STOP = 2, EST_EARLY_NONFINITE = -1 };
+
+void est_early_init(est_early *e, int patience, double min_delta, int have_valid);
+/* After epoch `epoch` with valid RMSE vr: EST_EARLY_BEST (a new best with a valid split: keep
+ * the weights), EST_EARLY_GO, EST_EARLY_STOP (patience used up) or EST_EARLY_NONFINITE (err
+ * says "non-finite loss at epoch K (valid RMSE)"). */
+int est_early_step(est_early *e, int epoch, double vr, char *err, size_t errlen);
+
 /* What a fit gets. */
 typedef struct {
     const ds_data *data;
