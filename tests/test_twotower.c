@@ -28,17 +28,6 @@ extern const est_method est_twotower, est_baseline;
 /* ------------------------------------------------------------------------------------------ */
 /* (a) PyTorch cross-check of 20 AdamW steps */
 
-static int write_bin(const char *dir, const char *name, const void *p, size_t bytes)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = fwrite(p, 1, bytes, f);
-    return fclose(f) == 0 && w == bytes ? 0 : -1;
-}
-
 static void test_pytorch_crosscheck(void **state)
 {
     (void)state;
@@ -56,7 +45,7 @@ static void test_pytorch_crosscheck(void **state)
             m->params[k] = (float)(0.1 * (gsl_rng_uniform(r) - 0.5));
     float *init = malloc(m->n_params * sizeof *init);
     memcpy(init, m->params, m->n_params * sizeof *init);
-    assert_int_equal(write_bin(dir, "init.bin", init, m->n_params * sizeof *init), 0);
+    assert_int_equal(tu_write_bin(dir, "init.bin", init, m->n_params * sizeof *init), 0);
 
     char meta[4096];
     int ml = snprintf(meta, sizeof meta, "%d %d %d %d %d %.9g %.9g %d\n", DU, DI, DEPTH, WIDTH, P,
@@ -81,15 +70,15 @@ static void test_pytorch_crosscheck(void **state)
         }
         char name[64];
         snprintf(name, sizeof name, "step_%d_xu.bin", k);
-        assert_int_equal(write_bin(dir, name, xu, (size_t)nu * DU * sizeof(float)), 0);
+        assert_int_equal(tu_write_bin(dir, name, xu, (size_t)nu * DU * sizeof(float)), 0);
         snprintf(name, sizeof name, "step_%d_xi.bin", k);
-        assert_int_equal(write_bin(dir, name, xi, (size_t)ni * DI * sizeof(float)), 0);
+        assert_int_equal(tu_write_bin(dir, name, xi, (size_t)ni * DI * sizeof(float)), 0);
         snprintf(name, sizeof name, "step_%d_pu.bin", k);
-        assert_int_equal(write_bin(dir, name, pu, (size_t)B * sizeof(int32_t)), 0);
+        assert_int_equal(tu_write_bin(dir, name, pu, (size_t)B * sizeof(int32_t)), 0);
         snprintf(name, sizeof name, "step_%d_pi.bin", k);
-        assert_int_equal(write_bin(dir, name, pi, (size_t)B * sizeof(int32_t)), 0);
+        assert_int_equal(tu_write_bin(dir, name, pi, (size_t)B * sizeof(int32_t)), 0);
         snprintf(name, sizeof name, "step_%d_y.bin", k);
-        assert_int_equal(write_bin(dir, name, y, (size_t)B * sizeof(float)), 0);
+        assert_int_equal(tu_write_bin(dir, name, y, (size_t)B * sizeof(float)), 0);
         ml += snprintf(meta + ml, sizeof meta - ml, "%d %d %d\n", nu, ni, B);
         closs[k] = nn_twotower_step(m, nu, ni, B, pu, pi, y);   /* the real code path */
     }
@@ -104,44 +93,17 @@ static void test_pytorch_crosscheck(void **state)
         print_error("reference failed (exit %d; is python3-torch installed?):\n%s\n", rc, out);
     assert_int_equal(rc, 0);
 
-    snprintf(path, sizeof path, "%s/losses.txt", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
     double worst_loss = 0;
-    for (int k = 0; k < STEPS; k++) {
-        double t;
-        assert_int_equal(fscanf(f, "%lf", &t), 1);
-        double rel = fabs(closs[k] - t) / fmax(fabs(t), 1e-12);
-        if (rel > worst_loss)
-            worst_loss = rel;
-        if (rel > 1e-4)
-            print_error("step %d: C loss %.9g, torch %.9g\n", k, closs[k], t);
-        assert_true(rel <= 1e-4);
-    }
-    fclose(f);
+    assert_int_equal(tu_compare_losses(dir, closs, STEPS, 1e-4, &worst_loss), 0);
     /* the steps did something: the loss fell */
     assert_true(closs[STEPS - 1] < closs[0]);
 
-    float *fin = malloc(m->n_params * sizeof *fin);
-    snprintf(path, sizeof path, "%s/final.bin", dir);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(fin, sizeof *fin, m->n_params, f), m->n_params);
-    assert_int_equal(fgetc(f), EOF);
-    fclose(f);
     double worst_w = 0, moved = 0;
-    for (size_t k = 0; k < m->n_params; k++) {
-        double dlt = fabs((double)m->params[k] - fin[k]) / fmax(1.0, fabs(fin[k]));
-        if (dlt > worst_w)
-            worst_w = dlt;
-        if (fabs((double)fin[k] - init[k]) > moved)
-            moved = fabs((double)fin[k] - init[k]);
-    }
+    assert_int_equal(tu_compare_params(dir, "final.bin", m->params, init, m->n_params, &worst_w, &moved), 0);
     print_message("pytorch cross-check: %d steps, %zu params, worst loss rel diff %.2e, worst weight "
                   "diff %.2e, largest weight change %.3f\n", STEPS, m->n_params, worst_loss, worst_w, moved);
     assert_true(worst_w <= 1e-3);
     assert_true(moved > 0.05);   /* the 1e-3 agreement is far below the size of the updates */
-    free(fin);
     free(init);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);   /* kept only when a check failed */
     assert_int_equal(tu_run(cmd, NULL, 0), 0);

@@ -1,5 +1,6 @@
 /* testutil.c — helpers shared by the test programs (temp dirs, running commands). */
 #include "testutil.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,65 @@ int tu_sanitized(void)
 {
     const char *e = getenv("T2REC_SANITIZED");
     return e && *e && strcmp(e, "0") != 0;
+}
+
+int tu_write_bin(const char *dir, const char *name, const void *p, size_t bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(p, 1, bytes, f);
+    return fclose(f) == 0 && w == bytes ? 0 : -1;
+}
+
+int tu_compare_losses(const char *dir, const double *loss, int n, double tol, double *worst)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/losses.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int bad = 0;
+    *worst = 0;
+    for (int k = 0; k < n; k++) {
+        double t;
+        if (fscanf(f, "%lf", &t) != 1) {
+            fclose(f);
+            return -1;
+        }
+        double rel = fabs(loss[k] - t) / fmax(fabs(t), 1e-12);
+        if (rel > *worst)
+            *worst = rel;
+        if (!(rel <= tol)) {
+            fprintf(stderr, "step %d: C loss %.9g, reference %.9g\n", k, loss[k], t);
+            bad++;
+        }
+    }
+    fclose(f);
+    return bad;
+}
+
+int tu_compare_params(const char *dir, const char *name, const float *params, const float *init,
+                      size_t n, double *worst, double *moved)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    float *b = malloc((n ? n : 1) * sizeof *b);
+    int ok = b && fread(b, sizeof *b, n, f) == n && fgetc(f) == EOF;
+    fclose(f);
+    *worst = *moved = 0;
+    for (size_t k = 0; ok && k < n; k++) {
+        double d = fabs((double)params[k] - b[k]) / fmax(1.0, fabs(b[k]));
+        if (d > *worst)
+            *worst = d;
+        if (fabs((double)b[k] - init[k]) > *moved)
+            *moved = fabs((double)b[k] - init[k]);
+    }
+    free(b);
+    return ok ? 0 : -1;
 }

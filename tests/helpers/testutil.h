@@ -16,6 +16,17 @@ const char *tu_t2rec(void);
 const char *tu_python(void);
 /* 1 if data/ml-100k/u.data exists. */
 int tu_have_movielens(void);
+/* Write bytes to DIR/NAME (raw, for the PyTorch references). 0 or -1. */
+int tu_write_bin(const char *dir, const char *name, const void *p, size_t bytes);
+/* Compare per-step losses with DIR/losses.txt (one number per line, written by a reference):
+ * returns how many steps differ by more than tol relative (printing each), -1 if the file is
+ * missing or short; *worst = the largest relative difference. */
+int tu_compare_losses(const char *dir, const double *loss, int n, double tol, double *worst);
+/* Compare n float32 parameters with DIR/NAME (raw float32, exactly n): *worst = largest
+ * |a - b| / max(1, |b|), *moved = largest |b - init| (how far the reference moved). 0 or -1
+ * when the file is missing or not n floats long. */
+int tu_compare_params(const char *dir, const char *name, const float *params, const float *init,
+                      size_t n, double *worst, double *moved);
 /* 1 when built with sanitizers (slow statistical tests may shrink). */
 int tu_sanitized(void);
 
