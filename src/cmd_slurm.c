@@ -222,7 +222,7 @@ int cmd_slurm(int argc, char **argv)
             snprintf(extra + l, sizeof extra - l, "#SBATCH %s\n", a + 13);
             continue;
         } else if (!strcmp(a, "--sbatch-arg"))
-            sv = NULL, iv = NULL;
+            ;   /* its value (next argument) becomes an #SBATCH line below */
         else if (!strcmp(a, "--partition"))
             sv = &partition;
         else if (!strcmp(a, "--account"))
@@ -279,18 +279,12 @@ int cmd_slurm(int argc, char **argv)
         fprintf(stderr, "t2rec slurm: need CONFIG and --tasks N (t2rec slurm --help)\n");
         return 2;
     }
-    if (partition) {
-        size_t l = strlen(extra);
-        snprintf(extra + l, sizeof extra - l, "#SBATCH --partition=%s\n", partition);
-    }
-    if (account) {
-        size_t l = strlen(extra);
-        snprintf(extra + l, sizeof extra - l, "#SBATCH --account=%s\n", account);
-    }
-    if (qos) {
-        size_t l = strlen(extra);
-        snprintf(extra + l, sizeof extra - l, "#SBATCH --qos=%s\n", qos);
-    }
+    const char *named[3][2] = {{"partition", partition}, {"account", account}, {"qos", qos}};
+    for (int k = 0; k < 3; k++)
+        if (named[k][1]) {
+            size_t l = strlen(extra);
+            snprintf(extra + l, sizeof extra - l, "#SBATCH --%s=%s\n", named[k][0], named[k][1]);
+        }
     size_t el = strlen(extra);
     if (el && extra[el - 1] == '\n')
         extra[el - 1] = 0;
