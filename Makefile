@@ -187,7 +187,7 @@ fuzz:
 # BENCH_SCALE=small (default, about 10 minutes on 2 cores) or full (the 1M-observation setting).
 # Writes results/bench.json and prints a table (bench/run_bench.py).
 BENCH_SCALE ?= small
-BENCH_BIN := $(BUILD)/bench/bench_twotower $(BUILD)/bench/sgemm_peak
+BENCH_BIN := $(BUILD)/bench/bench_twotower $(BUILD)/bench/bench_baselines $(BUILD)/bench/sgemm_peak
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libt2rec.a $(BUILD)/libsynth.a
 	@mkdir -p $(dir $@)

@@ -3,8 +3,11 @@
  *
  * side = item (I-AutoRec): every item is a vector r_i in R^{n_users} holding its TRAINING ratings
  * (0 where a user did not rate it); side = user (U-AutoRec): every user a vector over items.
- * The network (nn_autorec in nn.[ch]) reconstructs it through one sigmoid hidden layer of
- * `hidden` units and an identity output layer:  h(r) = W2 sigmoid(W1 r + b1) + b2.
+ * The network (src/nn_autorec.[ch]) reconstructs it through one sigmoid hidden layer of
+ * `hidden` units and an identity output layer:  h(r) = W2 sigmoid(W1 r + b1) + b2. It works on
+ * the sparse vectors directly (the encoder sums the weight rows of the observed entries, the
+ * decoder is evaluated only where the loss looks): the same objective and gradients as the dense
+ * network at about 6% of its work on MovieLens (one full-batch epoch 16 ms instead of 46 ms).
  *
  * Objective. The paper minimises  sum_i ||r_i - h(r_i)||^2_O + (lambda/2)(||W1||^2 + ||W2||^2)
  * (squared error on OBSERVED entries only, summed over all training ratings, plus L2 on both
@@ -20,7 +23,7 @@
  * step per epoch), in an order shuffled every epoch by a GSL mt19937 seeded with ctx->seed (which
  * also draws the Glorot initialisation). The paper used full-batch L-BFGS / Rprop. Measured on
  * MovieLens 100K u1 (valid part of u1.base, hidden 500, reg 100): full-batch Adam lr 0.01 reached
- * valid RMSE 0.875 in ~100 steps (~18 s); minibatch Adam (batch 32/128, lr 1e-3/3e-3) stopped at
+ * valid RMSE 0.875 in ~100 steps (~18 s with the dense network of the time, ~2 s now); minibatch Adam (batch 32/128, lr 1e-3/3e-3) stopped at
  * 0.898-0.907: the minibatch noise overfits before the penalty takes hold. Defaults: hidden 500,
  * reg 100 (the paper's lambda = 1 is nearly no penalty at N ~ 7e4 ratings: valid 0.902 on u1),
  * lr 0.01, full batch, up to 1000 epochs, patience 20. After every epoch: valid
@@ -35,7 +38,7 @@
  * (rating_max > rating_min) predictions are clipped to [rating_min, rating_max].
  */
 #include "estimator.h"
-#include "nn.h"
+#include "nn_autorec.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,21 +107,12 @@ static inline int ar_usable(const ar_model *m, int32_t v, int32_t c)
     return v >= 0 && v < m->n_vec && c >= 0 && c < m->dim && m->ptr[v + 1] > m->ptr[v] && m->seen[c];
 }
 
-/* Dense input rows of vectors list[0..rows) into x (rows, dim). */
-static void ar_fill(const ar_model *m, const int32_t *list, int rows, float *x, float *mask)
+/* The rows list[0..rows) of the training CSR as a batch for the network (off: rows + 1). */
+static nn_csr_batch ar_batch(const ar_model *m, const int32_t *list, int rows, long *off)
 {
-    memset(x, 0, (size_t)rows * m->dim * sizeof *x);
-    if (mask)
-        memset(mask, 0, (size_t)rows * m->dim * sizeof *mask);
-    for (int r = 0; r < rows; r++) {
-        int32_t v = list[r];
-        float *xr = x + (size_t)r * m->dim;
-        for (long k = m->ptr[v]; k < m->ptr[v + 1]; k++) {
-            xr[m->col[k]] = m->val[k];
-            if (mask)
-                mask[(size_t)r * m->dim + m->col[k]] = 1.0f;
-        }
-    }
+    nn_csr_batch b = {rows, list, m->ptr, m->col, m->val, off};
+    nn_csr_offsets(off, &b);
+    return b;
 }
 
 static void ar_predict(const void *model, const ds_data *d, long n, const int32_t *u,
@@ -134,10 +128,9 @@ static void ar_predict(const void *model, const ds_data *d, long n, const int32_
     int32_t *list = malloc((size_t)m->n_vec * sizeof *list);
     long *start = calloc((size_t)m->n_vec + 1, sizeof *start);
     long *order = malloc((size_t)n * sizeof *order);
-    float *x = malloc((size_t)chunk * m->dim * sizeof *x);
-    float *o = malloc((size_t)chunk * m->dim * sizeof *o);
+    long *off = malloc((size_t)(chunk + 1) * sizeof *off);
     float *hid = malloc((size_t)chunk * H * sizeof *hid);
-    if (!loc || !list || !start || !order || !x || !o || !hid) {
+    if (!loc || !list || !start || !order || !off || !hid) {
         for (long k = 0; k < n; k++)
             out[k] = NAN;
         goto done;
@@ -179,14 +172,14 @@ static void ar_predict(const void *model, const ds_data *d, long n, const int32_
     int clip = m->rmax > m->rmin;
     for (long s = 0; s < nv; s += chunk) {
         int rows = (int)(nv - s < chunk ? nv - s : chunk);
-        ar_fill(m, list + s, rows, x, NULL);
-        nn_autorec_infer(m->net, x, rows, o, hid);
+        nn_csr_batch b = ar_batch(m, list + s, rows, off);
+        nn_autorec_encode(m->net, &b, hid);
         for (int r = 0; r < rows; r++)
             for (long q = start[s + r]; q < start[s + r + 1]; q++) {
                 long k = order[q];
                 int32_t v, c;
                 ar_pair(m, u[k], i[k], &v, &c);
-                double p = o[(size_t)r * m->dim + c];
+                double p = nn_autorec_decode_one(m->net, hid + (size_t)r * H, c);
                 if (clip)
                     p = p < m->rmin ? m->rmin : (p > m->rmax ? m->rmax : p);
                 out[k] = p;
@@ -197,8 +190,7 @@ done:
     free(list);
     free(start);
     free(order);
-    free(x);
-    free(o);
+    free(off);
     free(hid);
 }
 
@@ -253,7 +245,7 @@ static void *ar_train(const est_fit_ctx *ctx)
     double t0 = now_seconds();
     ar_model *m = calloc(1, sizeof *m);
     int32_t *vecs = NULL;
-    float *x = NULL, *mask = NULL, *best = NULL;
+    float *best = NULL;
     double *pv = NULL, *pt = NULL;
     gsl_rng *r = NULL;
     int ok = 0;
@@ -312,13 +304,11 @@ static void *ar_train(const est_fit_ctx *ctx)
     if (B <= 0 || B > V)
         B = V;
 
-    m->net = nn_autorec_new(m->dim, H, B, (float)lr, ctx->err, ctx->errlen);
+    m->net = nn_autorec_new(m->dim, H, B, N, (float)lr, ctx->err, ctx->errlen);
     if (!m->net)
         goto done;
-    x = malloc((size_t)B * m->dim * sizeof *x);
-    mask = malloc((size_t)B * m->dim * sizeof *mask);
     best = malloc(m->net->n_params * sizeof *best);
-    if (!x || !mask || !best) {
+    if (!best) {
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
@@ -335,9 +325,9 @@ static void *ar_train(const est_fit_ctx *ctx)
         double sum = 0.0;
         for (int s = 0; s < V; s += B) {
             int Bc = V - s < B ? V - s : B;
-            ar_fill(m, vecs + s, Bc, x, mask);
+            nn_csr_batch b = ar_batch(m, vecs + s, Bc, m->net->off);
             double data_scale = (double)V / ((double)Bc * (double)N);
-            double loss = nn_autorec_step(m->net, x, Bc, x, mask, data_scale, reg_scale);
+            double loss = nn_autorec_step(m->net, &b, data_scale, reg_scale);
             if (!isfinite(loss)) {
                 snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
                 goto done;
@@ -378,8 +368,6 @@ static void *ar_train(const est_fit_ctx *ctx)
     ok = 1;
 done:
     free(vecs);
-    free(x);
-    free(mask);
     free(best);
     free(pv);
     free(pt);

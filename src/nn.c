@@ -1,5 +1,6 @@
 /* nn.c — layers (llm.c-style forward/backward pairs) and the two-tower model (see nn.h). */
 #include "nn.h"
+#include "nn_vec.h"
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -9,10 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Elementwise loops are compiled vectorised for the CPU at hand (ifunc clones): at the
- * default -O2 GCC leaves them scalar, and the branchy scalar ReLU backward alone cost a fifth
- * of a training step. Vectorising does not change any result (no reassociation, no FMA). */
-#define NN_VEC __attribute__((optimize("O3", "no-math-errno"), target_clones("avx512f", "avx2", "default")))
+/* Elementwise loops are compiled vectorised (NN_VEC, nn_vec.h): the branchy scalar ReLU
+ * backward alone cost a fifth of a training step. */
 
 /* ------------------------------------------------------------------------------------------ */
 /* layers */
@@ -584,176 +583,4 @@ void nn_twotower_run2(nn_twotower *m, void (*fa)(void *), void *a, void (*fb)(vo
         }
         cpu_relax();
     }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* layers added for AutoRec */
-
-void nn_sigmoid_forward(float *out, const float *inp, long N)
-{
-    for (long k = 0; k < N; k++)
-        out[k] = 1.0f / (1.0f + expf(-inp[k]));
-}
-
-void nn_sigmoid_backward(float *dinp, const float *out, const float *dout, long N)
-{
-    for (long k = 0; k < N; k++)
-        dinp[k] += dout[k] * out[k] * (1.0f - out[k]);
-}
-
-double nn_masked_sse_forward(const float *pred, const float *target, const float *mask, long N)
-{
-    double s = 0.0;
-    for (long k = 0; k < N; k++)
-        if (mask[k] != 0.0f) {
-            double e = (double)pred[k] - (double)target[k];
-            s += (double)mask[k] * e * e;
-        }
-    return s;
-}
-
-void nn_masked_sse_backward(float *dpred, const float *pred, const float *target,
-                            const float *mask, float scale, long N)
-{
-    float s2 = 2.0f * scale;
-    for (long k = 0; k < N; k++)
-        if (mask[k] != 0.0f)
-            dpred[k] += s2 * mask[k] * (pred[k] - target[k]);
-}
-
-double nn_sumsq_forward(const float *w, long N)
-{
-    double s = 0.0;
-    for (long k = 0; k < N; k++)
-        s += (double)w[k] * w[k];
-    return s;
-}
-
-void nn_sumsq_backward(float *dw, const float *w, float scale, long N)
-{
-    float s2 = 2.0f * scale;
-    for (long k = 0; k < N; k++)
-        dw[k] += s2 * w[k];
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* the AutoRec network */
-
-nn_autorec *nn_autorec_new(int in_dim, int hidden, int max_batch, float lr, char *err,
-                           size_t errlen)
-{
-    if (in_dim < 1 || hidden < 1 || max_batch < 1) {
-        snprintf(err, errlen, "autorec network: bad sizes (in_dim %d, hidden %d, batch %d)",
-                 in_dim, hidden, max_batch);
-        return NULL;
-    }
-    nn_autorec *m = calloc(1, sizeof *m);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    size_t D = (size_t)in_dim, H = (size_t)hidden, Bm = (size_t)max_batch;
-    m->in_dim = in_dim;
-    m->hidden = hidden;
-    m->max_batch = max_batch;
-    m->n_params = 2 * H * D + H + D;
-    m->params = calloc(m->n_params, sizeof *m->params);
-    m->grads = calloc(m->n_params, sizeof *m->grads);
-    m->a1 = malloc(Bm * H * sizeof *m->a1);
-    m->da1 = malloc(Bm * H * sizeof *m->da1);
-    m->dz1 = malloc(Bm * H * sizeof *m->dz1);
-    m->out = malloc(Bm * D * sizeof *m->out);
-    m->dout = malloc(Bm * D * sizeof *m->dout);
-    if (!m->params || !m->grads || !m->a1 || !m->da1 || !m->dz1 || !m->out || !m->dout ||
-        adam_init(&m->adam, m->n_params, lr, 0.0f) != 0) {
-        nn_autorec_free(m);
-        snprintf(err, errlen, "out of memory (autorec network, %zu parameters)", 2 * H * D + H + D);
-        return NULL;
-    }
-    m->W1 = m->params;
-    m->b1 = m->W1 + H * D;
-    m->W2 = m->b1 + H;
-    m->b2 = m->W2 + D * H;
-    m->dW1 = m->grads;
-    m->db1 = m->dW1 + H * D;
-    m->dW2 = m->db1 + H;
-    m->db2 = m->dW2 + D * H;
-    return m;
-}
-
-void nn_autorec_free(nn_autorec *m)
-{
-    if (!m)
-        return;
-    free(m->params);
-    free(m->grads);
-    free(m->a1);
-    free(m->da1);
-    free(m->dz1);
-    free(m->out);
-    free(m->dout);
-    adam_free(&m->adam);
-    free(m);
-}
-
-void nn_autorec_init(nn_autorec *m, gsl_rng *r)
-{
-    size_t nw = (size_t)m->hidden * m->in_dim;
-    double a = sqrt(6.0 / ((double)m->hidden + m->in_dim));
-    for (size_t k = 0; k < nw; k++)
-        m->W1[k] = (float)(a * (2.0 * gsl_rng_uniform(r) - 1.0));
-    for (size_t k = 0; k < nw; k++)
-        m->W2[k] = (float)(a * (2.0 * gsl_rng_uniform(r) - 1.0));
-    memset(m->b1, 0, (size_t)m->hidden * sizeof *m->b1);
-    memset(m->b2, 0, (size_t)m->in_dim * sizeof *m->b2);
-    adam_reset(&m->adam);
-}
-
-double nn_autorec_forward(nn_autorec *m, const float *x, int B, const float *target,
-                          const float *mask, double data_scale, double reg_scale)
-{
-    int D = m->in_dim, H = m->hidden;
-    nn_linear_forward(m->a1, x, m->W1, m->b1, B, D, H);
-    nn_sigmoid_forward(m->a1, m->a1, (long)B * H);
-    nn_linear_forward(m->out, m->a1, m->W2, m->b2, B, H, D);
-    if (!target)
-        return 0.0;
-    long nw = (long)H * D;
-    return data_scale * nn_masked_sse_forward(m->out, target, mask, (long)B * D) +
-           reg_scale * (nn_sumsq_forward(m->W1, nw) + nn_sumsq_forward(m->W2, nw));
-}
-
-void nn_autorec_backward(nn_autorec *m, const float *x, int B, const float *target,
-                         const float *mask, double data_scale, double reg_scale)
-{
-    int D = m->in_dim, H = m->hidden;
-    long nw = (long)H * D;
-    memset(m->grads, 0, m->n_params * sizeof *m->grads);
-    memset(m->dout, 0, (size_t)B * D * sizeof *m->dout);
-    memset(m->da1, 0, (size_t)B * H * sizeof *m->da1);
-    memset(m->dz1, 0, (size_t)B * H * sizeof *m->dz1);
-    nn_masked_sse_backward(m->dout, m->out, target, mask, (float)data_scale, (long)B * D);
-    nn_linear_backward(m->da1, m->dW2, m->db2, m->dout, m->a1, m->W2, B, H, D);
-    nn_sigmoid_backward(m->dz1, m->a1, m->da1, (long)B * H);
-    nn_linear_backward(NULL, m->dW1, m->db1, m->dz1, x, m->W1, B, D, H);
-    nn_sumsq_backward(m->dW1, m->W1, (float)reg_scale, nw);
-    nn_sumsq_backward(m->dW2, m->W2, (float)reg_scale, nw);
-}
-
-double nn_autorec_step(nn_autorec *m, const float *x, int B, const float *target,
-                       const float *mask, double data_scale, double reg_scale)
-{
-    double loss = nn_autorec_forward(m, x, B, target, mask, data_scale, reg_scale);
-    nn_autorec_backward(m, x, B, target, mask, data_scale, reg_scale);
-    adam_begin_step(&m->adam);
-    adam_update(&m->adam, m->params, m->grads, 0, m->n_params, 0);
-    return loss;
-}
-
-void nn_autorec_infer(const nn_autorec *m, const float *x, int rows, float *out, float *hid)
-{
-    int D = m->in_dim, H = m->hidden;
-    nn_linear_forward(hid, x, m->W1, m->b1, rows, D, H);
-    nn_sigmoid_forward(hid, hid, (long)rows * H);
-    nn_linear_forward(out, hid, m->W2, m->b2, rows, H, D);
 }

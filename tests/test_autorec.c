@@ -24,7 +24,7 @@
 #include "estimator.h"
 #include "loaders.h"
 #include "metrics.h"
-#include "nn.h"
+#include "nn_autorec.h"
 #include "synth.h"
 #include "testutil.h"
 
@@ -37,7 +37,7 @@ static double unif(double a, double b) { return a + (b - a) * gsl_rng_uniform(rn
 /* (a) finite-difference gradient check, loss recomputed in double */
 
 typedef struct {
-    const double *theta;      /* W1 (H, D), b1 (H), W2 (D, H), b2 (D) */
+    const double *theta;      /* W1 (D, H) (transposed), b1 (H), W2 (D, H), b2 (D) */
     const float *x, *mask;
     int B, D, H;
     double data_scale, reg_scale;
@@ -46,14 +46,14 @@ typedef struct {
 static double ar_loss_d(const ar_ctx *c)
 {
     int D = c->D, H = c->H;
-    const double *W1 = c->theta, *b1 = W1 + (size_t)H * D, *W2 = b1 + H, *b2 = W2 + (size_t)D * H;
+    const double *W1 = c->theta, *b1 = W1 + (size_t)D * H, *W2 = b1 + H, *b2 = W2 + (size_t)D * H;
     double sse = 0, l2 = 0, a[64];
     for (int r = 0; r < c->B; r++) {
         const float *x = c->x + (size_t)r * D;
         for (int h = 0; h < H; h++) {
             double s = b1[h];
             for (int j = 0; j < D; j++)
-                s += W1[h * D + j] * x[j];
+                s += W1[j * H + h] * x[j];
             a[h] = 1.0 / (1.0 + exp(-s));
         }
         for (int j = 0; j < D; j++) {
@@ -69,13 +69,28 @@ static double ar_loss_d(const ar_ctx *c)
     return c->data_scale * sse + c->reg_scale * l2;
 }
 
+/* CSR (ptr (rows + 1), col, val) of the entries of x (rows, D) where mask is non-zero. */
+static void dense_to_csr(const float *x, const float *mask, int rows, int D, long *ptr,
+                         int32_t *col, float *val)
+{
+    ptr[0] = 0;
+    for (int r = 0; r < rows; r++) {
+        ptr[r + 1] = ptr[r];
+        for (int j = 0; j < D; j++)
+            if (mask[(size_t)r * D + j] != 0.0f) {
+                col[ptr[r + 1]] = j;
+                val[ptr[r + 1]++] = x[(size_t)r * D + j];
+            }
+    }
+}
+
 static void test_gradient_check(void **state)
 {
     (void)state;
     enum { D = 9, H = 6, B = 5 };
     const double EPS = 1e-6;
     char err[256];
-    nn_autorec *m = nn_autorec_new(D, H, 8, 1e-3f, err, sizeof err);
+    nn_autorec *m = nn_autorec_new(D, H, 8, B * D, 1e-3f, err, sizeof err);
     assert_non_null(m);
     nn_autorec_init(m, rng);
     for (int k = 0; k < H; k++)
@@ -91,9 +106,15 @@ static void test_gradient_check(void **state)
         observed += obs;
     }
     assert_true(observed > 5);
+    long ptr[B + 1], off[B + 1];
+    int32_t col[B * D];
+    float val[B * D];
+    dense_to_csr(x, mask, B, D, ptr, col, val);
+    nn_csr_batch xb = {B, NULL, ptr, col, val, off};
+    assert_int_equal(nn_csr_offsets(off, &xb), observed);
     const double data_scale = 0.37, reg_scale = 0.21;
-    double loss = nn_autorec_forward(m, x, B, x, mask, data_scale, reg_scale);
-    nn_autorec_backward(m, x, B, x, mask, data_scale, reg_scale);
+    double loss = nn_autorec_forward(m, &xb, data_scale, reg_scale);
+    nn_autorec_backward(m, &xb, data_scale, reg_scale);
 
     double *theta = malloc(m->n_params * sizeof *theta);
     for (size_t k = 0; k < m->n_params; k++)
@@ -102,15 +123,9 @@ static void test_gradient_check(void **state)
     double Ld = ar_loss_d(&c);
     assert_true(fabs(loss - Ld) <= 1e-5 * fmax(1.0, fabs(Ld)));
 
-    /* unobserved entries do not enter the loss: change their targets, the loss stays */
-    float t2[B * D];
-    for (int k = 0; k < B * D; k++)
-        t2[k] = mask[k] != 0.0f ? x[k] : (float)unif(-10, 10);
-    assert_true(nn_autorec_forward(m, x, B, t2, mask, data_scale, reg_scale) == loss);
-    nn_autorec_forward(m, x, B, x, mask, data_scale, reg_scale);
 
     const struct { const char *name; const float *p, *g; long n; } t[4] = {
-        {"W1", m->W1, m->dW1, (long)H * D}, {"b1", m->b1, m->db1, H},
+        {"W1", m->W1, m->dW1, (long)D * H}, {"b1", m->b1, m->db1, H},
         {"W2", m->W2, m->dW2, (long)D * H}, {"b2", m->b2, m->db2, D}};
     double worst = 0;
     int checked = 0, nonzero = 0;
@@ -162,22 +177,27 @@ static void test_pytorch_crosscheck(void **state)
     }
     assert_int_equal(tu_write_bin(dir, "R.bin", R, sizeof R), 0);
     assert_int_equal(tu_write_bin(dir, "M.bin", M, sizeof M), 0);
-    nn_autorec *m = nn_autorec_new(D, H, V, lr, err, sizeof err);
+    static long ptr[V + 1], off[V + 1];
+    static int32_t col[V * D];
+    static float val[V * D];
+    dense_to_csr(R, M, V, D, ptr, col, val);
+    nn_autorec *m = nn_autorec_new(D, H, V, N, lr, err, sizeof err);
     assert_non_null(m);
     nn_autorec_init(m, rng);
     for (int k = 0; k < H; k++)
         m->b1[k] = (float)unif(-0.2, 0.2);
     for (int k = 0; k < D; k++)
         m->b2[k] = (float)unif(-0.2, 0.2);
-    float *init = malloc(m->n_params * sizeof *init);
-    memcpy(init, m->params, m->n_params * sizeof *init);
+    float *init = malloc(m->n_params * sizeof *init), *fin = malloc(m->n_params * sizeof *fin);
+    nn_autorec_to_torch(m, m->params, init);   /* the reference reads torch's layout */
+    nn_autorec_from_torch(m, init, fin);        /* and the two layouts convert both ways */
+    assert_memory_equal(fin, m->params, m->n_params * sizeof *fin);
     assert_int_equal(tu_write_bin(dir, "init.bin", init, m->n_params * sizeof *init), 0);
 
     char meta[4096];
     int ml = snprintf(meta, sizeof meta, "%d %d %d %d %.9g %.9g %d\n", V, D, H, N, (double)lr, reg,
                       STEPS);
     double closs[STEPS];
-    static float x[V * D], mk[V * D];
     for (int s = 0; s < STEPS; s++) {
         int32_t idx[V];
         int B = s % 5 == 4 ? V : 3 + (int)gsl_rng_uniform_int(rng, V - 3);   /* some full batches */
@@ -189,16 +209,14 @@ static void test_pytorch_crosscheck(void **state)
             idx[k] = idx[j];
             idx[j] = tmp;
         }
-        for (int b = 0; b < B; b++) {
-            memcpy(x + (size_t)b * D, R + (size_t)idx[b] * D, D * sizeof *x);
-            memcpy(mk + (size_t)b * D, M + (size_t)idx[b] * D, D * sizeof *mk);
-        }
         char name[64];
         snprintf(name, sizeof name, "step_%d_idx.bin", s);
         assert_int_equal(tu_write_bin(dir, name, idx, (size_t)B * sizeof(int32_t)), 0);
         ml += snprintf(meta + ml, sizeof meta - ml, "%d\n", B);
         /* the scales est_autorec.c uses */
-        closs[s] = nn_autorec_step(m, x, B, x, mk, (double)V / ((double)B * N), reg / (2.0 * N));
+        nn_csr_batch xb = {B, idx, ptr, col, val, off};
+        nn_csr_offsets(off, &xb);
+        closs[s] = nn_autorec_step(m, &xb, (double)V / ((double)B * N), reg / (2.0 * N));
     }
     char path[600];
     snprintf(path, sizeof path, "%s/meta.txt", dir);
@@ -216,13 +234,15 @@ static void test_pytorch_crosscheck(void **state)
     assert_true(closs[STEPS - 1] < closs[0]);   /* the steps did something */
 
     double worst_w = 0, moved = 0;
-    assert_int_equal(tu_compare_params(dir, "final.bin", m->params, init, m->n_params, &worst_w, &moved), 0);
+    nn_autorec_to_torch(m, m->params, fin);
+    assert_int_equal(tu_compare_params(dir, "final.bin", fin, init, m->n_params, &worst_w, &moved), 0);
     print_message("pytorch cross-check: %d Adam steps, %zu params, loss %.4f -> %.4f, worst loss rel "
                   "diff %.2e, worst weight diff %.2e, largest weight change %.3f\n", STEPS,
                   m->n_params, closs[0], closs[STEPS - 1], worst_loss, worst_w, moved);
     assert_true(worst_w <= 1e-3);
     assert_true(moved > 0.1);   /* the 1e-3 agreement is far below the size of the updates */
     free(init);
+    free(fin);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);   /* kept only when a check failed */
     assert_int_equal(tu_run(cmd, NULL, 0), 0);
     nn_autorec_free(m);
