@@ -12,7 +12,12 @@ layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
   5. time-to-accuracy: wall time (training + per-epoch evaluation) until the valid RMSE first
      comes within 1% of the PyTorch reference's best, for each t2rec schedule, and the final
      test_cold excess risk (at the best valid epoch) next to PyTorch's;
-  6. peak RSS of a fit at n_obs = 10^7 (a partial epoch) against data + model + optimizer.
+  6. peak RSS of a fit at n_obs = 10^7 (a partial epoch) against data + model + optimizer;
+  7. the baselines on MovieLens 100K fold u1 (data/ml-100k) next to their PyTorch references
+     (bench_baselines.c, torch_baselines.py): MF ALS and SGD and I-AutoRec with the tuned
+     settings of paper_configs/movielens100k.ini, seconds per epoch and test RMSE;
+  8. the ceiling: the core's FP32 FMA peak, and the fastest 1-thread epoch it allows for t2rec's
+     tower flops (what "x times faster than PyTorch" can reach at all).
 Writes results/bench.json (every raw run with its command line and the load average when it
 started) and prints a table. BENCH_SCALE=small (default, ~10 min on 2 cores) or full (1M obs).
 """
@@ -27,6 +32,9 @@ SCALE = os.environ.get("BENCH_SCALE", "small")
 BUILD = os.environ.get("BUILD", "build")
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 BT = os.path.join(BUILD, "bench", "bench_twotower")
+BB = os.path.join(BUILD, "bench", "bench_baselines")
+TORCH_BL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_baselines.py")
+ML = os.environ.get("ML100K", os.path.join("data", "ml-100k"))
 SP = os.path.join(BUILD, "bench", "sgemm_peak")
 TORCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_twotower.py")
 WORK = os.path.join("results", "bench_work")
@@ -116,6 +124,7 @@ def main():
                 core_env(best_peak_core))
     summary["sgemm_peak"] = {c: {"core": peaks[c]["core"], "gflops_1thread": peaks[c]["peak_gflops"]}
                              for c in peaks}
+    summary["fma_peak_gflops_1thread"] = max(peaks[c]["fma_peak_gflops"] for c in peaks)
     summary["best_core"] = probe[best_core]["core"]
     summary["sgemm_peak_2threads_openblas"] = peak2["peak_gflops"]
 
@@ -164,6 +173,24 @@ def main():
         "epoch_gflops_1thread": st1["gemm_flops_per_step"] * (n / 1024.0) / t2rec_epoch[1] * 1e-9,
         "note": "step GFLOP/s = GEMM flops of the towers / time of the WHOLE training step (gather, "
                 "ReLU, dot, AdamW included), so it understates the GEMMs' own rate",
+    }
+
+    # 8. the ceiling set by the FMA peak (computed here: it needs the step's flops)
+    fma = summary["fma_peak_gflops_1thread"]
+    t2rec_flops_epoch = st1["gemm_flops_per_step"] * (n / 1024.0)
+    pair_flops = 2.0 * pk["tower_step_flops"] / rows   # both towers, one row each
+    torch_flops_epoch = {"pairs": pair_flops * n, "unique": t2rec_flops_epoch}
+    floor_s = t2rec_flops_epoch / (fma * 1e9)
+    summary["ceiling"] = {
+        "fma_peak_gflops_1thread": fma,
+        "t2rec_tower_gflop_per_epoch": t2rec_flops_epoch * 1e-9,
+        "t2rec_epoch_at_fma_peak_s": floor_s,
+        "max_speedup_vs_torch_best_1thread": tbest[1]["epoch_s"] / floor_s,
+        "t2rec_1thread_fraction_of_fma_peak": t2rec_flops_epoch / t2rec_epoch[1] / (fma * 1e9),
+        "torch_best_1thread_fraction_of_fma_peak":
+            torch_flops_epoch[tbest[1]["variant"]] / tbest[1]["epoch_s"] / (fma * 1e9),
+        "note": "tower GEMM flops only (ReLU, dot, AdamW, gathers not counted); t2rec computes each "
+                "distinct entity once per batch, PyTorch 'pairs' once per pair",
     }
 
     # 4. linear growth of the epoch time
@@ -217,6 +244,9 @@ def main():
                          "generator_peak_rss_bytes": 1024 * mm["gen_peak_rss_kb"],
                          "gen_seconds": mm["gen_seconds"]}
 
+    # 7. baselines on MovieLens 100K vs PyTorch
+    summary["baselines"] = baselines(best_core)
+
     loads = [float(r["load_before"].split()[0]) for r in runs]
     summary["load_average_1min"] = {"min": min(loads), "max": max(loads),
                                     "note": "1-minute load average before each run (2 cores)"}
@@ -224,6 +254,50 @@ def main():
         json.dump({"summary": summary, "runs": runs}, f, indent=1)
     print_table(summary)
     return 0
+
+
+# tuned settings of paper_configs/movielens100k.ini (final fits)
+BASELINES = [
+    # label, t2rec method + keys, torch method, t2rec reps, torch epochs override / reps
+    ("MF ALS (rank 16, 21 epochs)", "mf", ["solver=als", "rank=16", "reg=15", "reg_bias=2",
+                                           "reg_scale=none", "epochs=21"], "als", 3, None, 3),
+    ("MF SGD (rank 64, 3 epochs)", "mf", ["solver=sgd", "rank=64", "reg=0.12", "reg_bias=0.05",
+                                          "reg_scale=count", "lr=0.01", "epochs=3"], "sgd", 3, None, 1),
+    ("I-AutoRec (hidden 500, 105 epochs)", "autorec", ["side=item", "hidden=500", "reg=100", "lr=0.01",
+                                                       "batch=0", "epochs=105", "patience=0"],
+     "autorec", 1, None, 1),
+]
+
+
+def baselines(core):
+    if not os.path.exists(os.path.join(ML, "u1.base")):
+        sys.stderr.write("[bench] %s/u1.base missing: baselines skipped (make data/ml-100k)\n" % ML)
+        return {"skipped": "no MovieLens 100K at %s" % ML}
+    rows = []
+    for label, meth, keys, tmeth, reps, tep, treps in BASELINES:
+        tk = [k for k in keys if k.split("=")[0] not in ("solver", "patience")]
+        c = run("t2rec %s" % label, [BB, ML, "u1", meth, "1", "reps=%d" % reps] + keys,
+                dict(core_env(core), OPENBLAS_NUM_THREADS="1"))
+        row = {"method": label, "t2rec_epoch_s": c["epoch_seconds"], "t2rec_test_rmse": c["test_rmse"],
+               "t2rec_epochs": c["epochs"], "torch": []}
+        for th, pol in ((1, None), (2, "PASSIVE")):
+            if tmeth == "sgd" and th == 2:   # a per-rating Python loop: threads do not apply
+                continue
+            env = dict(core_env("auto"), OMP_NUM_THREADS=str(th), OPENBLAS_NUM_THREADS=str(th))
+            if pol:
+                env["OMP_WAIT_POLICY"] = pol
+            t = run("torch %s %d thread(s)" % (label, th),
+                    [PY, TORCH_BL, ML, "u1", tmeth, "--threads", str(th), "--reps", str(treps)] + tk, env)
+            row["torch"].append({"threads": th, "omp_wait_policy": pol or "default", "epoch_s": t["epoch_seconds"],
+                                 "test_rmse": t["test_rmse"], "core": t["core"]})
+        tb = min(row["torch"], key=lambda x: x["epoch_s"])
+        row["torch_best_epoch_s"] = tb["epoch_s"]
+        row["torch_best_threads"] = tb["threads"]
+        row["speedup_t2rec1_vs_torch_best"] = tb["epoch_s"] / c["epoch_seconds"]
+        row["rmse_difference"] = c["test_rmse"] - row["torch"][0]["test_rmse"]
+        rows.append(row)
+    return {"fold": "u1", "rows": rows, "note": "t2rec at 1 thread; PyTorch at 1 and 2 threads (best shown); "
+            "test RMSE on u1.test after the same number of epochs (different initial values: not bitwise)"}
 
 
 def print_table(s):
@@ -264,6 +338,24 @@ def print_table(s):
           (m["n_obs"], m["data_bytes"] / 1e6, m["model_opt_bytes"] / 1e6, m["fit_peak_rss_bytes"] / 1e6,
            m["fit_peak_over_data_model_opt"], m["process_peak_rss_bytes"] / 1e6,
            m["process_peak_over_data_model_opt"]))
+    c = s["ceiling"]
+    print("\nceiling: FP32 FMA peak %.0f GFLOP/s per core; t2rec's tower GEMMs are %.2f GFLOP per epoch, so a "
+          "1-thread epoch takes at least %.3f s, at most %.2fx faster than PyTorch's best 1-thread epoch. "
+          "Share of the FMA peak: t2rec %.0f%%, PyTorch %.0f%% (tower flops / epoch time)" %
+          (c["fma_peak_gflops_1thread"], c["t2rec_tower_gflop_per_epoch"], c["t2rec_epoch_at_fma_peak_s"],
+           c["max_speedup_vs_torch_best_1thread"], 100 * c["t2rec_1thread_fraction_of_fma_peak"],
+           100 * c["torch_best_1thread_fraction_of_fma_peak"]))
+    b = s["baselines"]
+    if "rows" in b:
+        print("\nbaselines on MovieLens 100K u1 (seconds per epoch; test RMSE after the same epochs)")
+        print("  %-36s %10s %10s %8s %8s %8s %8s" % ("method", "t2rec 1th", "torch best", "(thr)", "speedup",
+                                                  "RMSE t2r", "RMSE pt"))
+        for r in b["rows"]:
+            print("  %-36s %10.5f %10.5f %8d %7.1fx %8.4f %8.4f" % (
+                r["method"], r["t2rec_epoch_s"], r["torch_best_epoch_s"], r["torch_best_threads"],
+                r["speedup_t2rec1_vs_torch_best"], r["t2rec_test_rmse"], r["torch"][0]["test_rmse"]))
+    else:
+        print("\nbaselines: %s" % b.get("skipped"))
     la = s["load_average_1min"]
     print("\nmachine load (1-min load average before each run, 2 cores): %.2f .. %.2f" % (la["min"], la["max"]))
     print("wrote %s" % OUT)

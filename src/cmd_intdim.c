@@ -104,7 +104,8 @@ int cmd_intdim(int argc, char **argv)
                 fprintf(stderr, "t2rec intdim: %s\n", err);
                 return 2;
             }
-            rc = estimate(side ? "items" : "users", x, n < points ? n : points, D, 0, k1, k2);
+            rc = estimate(side ? "items" : "users", x, n < points ? n : points, D,
+                          dfile_read_declared_dim(input, side), k1, k2);
             free(x);
         }
         return rc;

@@ -265,3 +265,20 @@ done:
     quiet_off(&q);
     return rc;
 }
+
+int dfile_read_declared_dim(const char *path, int side)
+{
+    quiet_state q;
+    quiet_on(&q);
+    int d = 0;
+    const char *name = side == 0 ? "user_intrinsic_dim" : "item_intrinsic_dim";
+    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (f >= 0) {
+        int v = 0;
+        if (H5Aexists(f, name) > 0 && H5LTget_attribute_int(f, "/", name, &v) >= 0 && v > 0)
+            d = v;
+        H5Fclose(f);
+    }
+    quiet_off(&q);
+    return d;
+}

@@ -42,4 +42,9 @@ int dfile_write(const char *path, const synth_dataset *s, const char *config_tex
 int dfile_read_covariates(const char *path, int side, double **x, int *n, int *D, char *err,
                           size_t errlen);
 
+/* The intrinsic dimension the generator was configured with for one side (root attribute
+ * user_intrinsic_dim / item_intrinsic_dim), or 0 when the file does not say (or cannot be
+ * read: dfile_read_covariates reports such files). */
+int dfile_read_declared_dim(const char *path, int side);
+
 #endif

@@ -72,7 +72,11 @@ static void test_roundtrip(void **state)
         assert_int_equal(D, want_D);
         assert_memory_equal(x, side ? s.item_x : s.user_x, (size_t)n * D * sizeof *x);
         free(x);
+        /* the configured d, printed by `t2rec intdim DATA.h5` next to the estimates */
+        assert_int_equal(dfile_read_declared_dim(path, side),
+                         side ? p.item_intrinsic_dim : p.user_intrinsic_dim);
     }
+    assert_int_equal(dfile_read_declared_dim(dir, 0), 0);   /* not a dataset file: unknown */
 
     /* h5dump lists the promised objects */
     char out[20000], cmd[1400];
