@@ -19,9 +19,11 @@ layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
   8. the ceiling: the core's FP32 FMA peak, and the fastest 1-thread epoch it allows for t2rec's
      tower flops (what "x times faster than PyTorch" can reach at all).
 Writes results/bench.json (every raw run with its command line and the load average when it
-started) and prints a table. BENCH_SCALE=small (default, ~10 min on 2 cores) or full (1M obs).
+started) and prints a table. BENCH_SCALE=small (default, ~5 min on 2 cores), full (1M obs,
+~30 min) or smoke (toy sizes, ~1 min, writes results/bench_smoke.json: checks the bench runs).
 """
 import json
+import re
 import os
 import shlex
 import subprocess
@@ -38,14 +40,19 @@ ML = os.environ.get("ML100K", os.path.join("data", "ml-100k"))
 SP = os.path.join(BUILD, "bench", "sgemm_peak")
 TORCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_twotower.py")
 WORK = os.path.join("results", "bench_work")
-OUT = os.path.join("results", "bench.json")
+OUT = os.path.join("results", "bench_smoke.json" if SCALE == "smoke" else "bench.json")
 
 CFG = {
     "small": dict(n=1 << 18, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
                   mem_n=10_000_000, mem_batches=200),
     "full": dict(n=1_000_000, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
                  mem_n=10_000_000, mem_batches=1000),
+    # every step of the bench at toy sizes (about a minute): checks that `make bench` works, the
+    # numbers mean nothing
+    "smoke": dict(n=1 << 13, scaling=[1 << 12, 1 << 13], tta_epochs=2, speed_reps=1,
+                  mem_n=100_000, mem_batches=10),
 }[SCALE]
+SP_SECS = "0.02" if SCALE == "smoke" else "0.3"   # seconds per shape in sgemm_peak
 
 runs = []
 
@@ -112,15 +119,15 @@ def main():
     # 1. sgemm peak per core (1 thread), and at 2 OpenBLAS threads for the best core
     peaks = {}
     for core in ("auto", "SkylakeX", "Haswell"):
-        peaks[core] = run("sgemm_peak %s 1 thread" % core, [SP, "1000", "32", "3", "256", "16", "1", "0.3"],
+        peaks[core] = run("sgemm_peak %s 1 thread" % core, [SP, "1000", "32", "3", "256", "16", "1", SP_SECS],
                           core_env(core))
     best_peak_core = max(peaks, key=lambda c: peaks[c]["peak_gflops"])
     # t2rec's core: the one whose training step is fastest (the peaks are close and noisy)
-    probe = {c: run("t2rec step probe core=%s" % c, [BT, "step", "65536", "1", "60"], core_env(c))
+    probe = {c: run("t2rec step probe core=%s" % c, [BT, "step", str(min(n, 65536)), "1", "60"], core_env(c))
              for c in ("auto", "SkylakeX")}
     best_core = min(probe, key=lambda c: probe[c]["step_seconds"])
     summary["t2rec_core_probe"] = {probe[c]["core"]: probe[c]["step_seconds"] for c in probe}
-    peak2 = run("sgemm_peak %s 2 threads" % best_peak_core, [SP, "1000", "32", "3", "256", "16", "2", "0.3"],
+    peak2 = run("sgemm_peak %s 2 threads" % best_peak_core, [SP, "1000", "32", "3", "256", "16", "2", SP_SECS],
                 core_env(best_peak_core))
     summary["sgemm_peak"] = {c: {"core": peaks[c]["core"], "gflops_1thread": peaks[c]["peak_gflops"]}
                              for c in peaks}
@@ -163,7 +170,7 @@ def main():
     st1 = run("t2rec step GEMM rate 1 thread", [BT, "step", str(n), "1", "100"], core_env(best_core))
     st2 = run("t2rec step GEMM rate 2 threads", [BT, "step", str(n), "2", "100"], core_env(best_core))
     rows = int(round(st1["mean_rows"]))
-    pk = run("sgemm_peak at the step's mean rows", [SP, str(rows), "32", "3", "256", "16", "1", "0.3"],
+    pk = run("sgemm_peak at the step's mean rows", [SP, str(rows), "32", "3", "256", "16", "1", SP_SECS],
              core_env(best_core))
     summary["gemm"] = {
         "mean_rows_per_tower": st1["mean_rows"], "sgemm_peak_1thread": pk["peak_gflops"],
@@ -275,6 +282,10 @@ def baselines(core):
         return {"skipped": "no MovieLens 100K at %s" % ML}
     rows = []
     for label, meth, keys, tmeth, reps, tep, treps in BASELINES:
+        if SCALE == "smoke":
+            keys = [("epochs=2" if k.startswith("epochs=") else k) for k in keys]
+            reps = treps = 1
+            label = re.sub(r"\d+ epochs", "2 epochs", label)
         tk = [k for k in keys if k.split("=")[0] not in ("solver", "patience")]
         c = run("t2rec %s" % label, [BB, ML, "u1", meth, "1", "reps=%d" % reps] + keys,
                 dict(core_env(core), OPENBLAS_NUM_THREADS="1"))
