@@ -19,7 +19,6 @@ the run-to-run spread, not bitwise. Prints one JSON line: best-of-R fit seconds,
 epoch, test RMSE, core, threads.
 """
 import argparse
-import ctypes
 import json
 import os
 import time
@@ -27,14 +26,7 @@ import time
 import numpy as np
 import torch
 
-
-def blas_core():
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except OSError:
-        return "unknown"
+from openblas_core import blas_core   # bench/openblas_core.py
 
 
 def load(d, fold):

@@ -14,7 +14,6 @@ algorithm, torch.unique); --variant pairs runs every pair's rows (the textbook P
 Prints one JSON object (per-epoch wall clock, training and evaluation seconds, peak RSS).
 """
 import argparse
-import ctypes
 import json
 import resource
 import sys
@@ -23,6 +22,8 @@ import time
 import h5py
 import numpy as np
 import torch
+
+from openblas_core import blas_core   # bench/openblas_core.py
 
 
 def tower(in_dim, depth, width, out_dim):
@@ -49,15 +50,6 @@ def standardise(x, ents):
     sd = x[e].std(axis=0)
     sd[~(sd > 1e-12)] = 1.0
     return ((x - mean) / sd).astype(np.float32)
-
-
-def blas_core():
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except OSError:
-        return "unknown"
 
 
 def main():

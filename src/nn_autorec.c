@@ -307,20 +307,24 @@ float nn_autorec_decode_one(const nn_autorec *m, const float *hid, int c)
     return dot_h(hid, m->W2 + (size_t)c * m->hidden, m->hidden) + m->b2[c];
 }
 
+/* dst (cols, rows) = src (rows, cols)^T */
+static void transpose(float *dst, const float *src, size_t rows, size_t cols)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            dst[c * rows + r] = src[r * cols + c];
+}
+
 void nn_autorec_to_torch(const nn_autorec *m, const float *p, float *out)
 {
     size_t D = (size_t)m->in_dim, H = (size_t)m->hidden;
-    for (size_t h = 0; h < H; h++)
-        for (size_t c = 0; c < D; c++)
-            out[h * D + c] = p[c * H + h];
+    transpose(out, p, D, H);   /* W1 (D, H) -> enc.weight (H, D); the rest is torch's layout */
     memcpy(out + D * H, p + D * H, (m->n_params - D * H) * sizeof *out);
 }
 
 void nn_autorec_from_torch(const nn_autorec *m, const float *t, float *p)
 {
     size_t D = (size_t)m->in_dim, H = (size_t)m->hidden;
-    for (size_t h = 0; h < H; h++)
-        for (size_t c = 0; c < D; c++)
-            p[c * H + h] = t[h * D + c];
+    transpose(p, t, H, D);
     memcpy(p + D * H, t + D * H, (m->n_params - D * H) * sizeof *p);
 }
