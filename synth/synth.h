@@ -112,6 +112,11 @@ double synth_truth_rating(const synth_truth *t, const double *zu, const double *
 void synth_truth_stats(const synth_truth *t, double *mean, double *var, double *kurtosis);
 /* Number of calibration pairs used for the stats and the scaling. */
 #define SYNTH_CALIBRATION_PAIRS (1L << 17)
+/* synth_truth_new remembers the calibration of the last 256 truths of the calling thread (a
+ * sweep regenerates the same truth for every n_obs and method; at d = 8 the calibration is
+ * most of a dataset's cost). The remembered numbers are those a fresh calibration gives.
+ * Forget them (for tests that compare a fresh calibration with a remembered one): */
+void synth_truth_cache_clear(void);
 /* bumps only: the 64-bit hash of the level-j cell floor(2^j z) of coordinate k (its sign is the
  * top bit); 0 for the other truths. For tests of the construction (distinct cells, sign balance). */
 uint64_t synth_truth_cell_key(const synth_truth *t, int side, int k, int j, const double *z);

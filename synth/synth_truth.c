@@ -10,7 +10,8 @@
  *   smooth    a few low-frequency cosine ridges (beta = infinity).
  * Calibration: SYNTH_CALIBRATION_PAIRS independent (z_u, z_i) from the CALIBRATE stream give the
  * mean, variance and kurtosis of the raw R*; f* and g* are then each scaled by 1/sqrt(sd) so
- * that Var R* = 1. The truth depends on (seed, kind, beta, J, p, d_u, d_i) only. */
+ * that Var R* = 1. The truth depends on (seed, kind, beta, J, p, d_u, d_i) only, so the
+ * calibration of recent truths is remembered (per thread) and not recomputed. */
 #include "synth.h"
 #include <math.h>
 #include <stdio.h>
@@ -272,8 +273,54 @@ void synth_truth_free(synth_truth *t)
     free(t);
 }
 
+/* Calibration results of the last few truths, per thread. A sweep regenerates the same truth
+ * for every n_obs and method of a data setting (the truth depends on its keys and the seed
+ * only), and at d = 4..8 the 2^17 calibration evaluations cost a good part of a small cell. The
+ * cached numbers are the ones the computation gives (it is deterministic), so a hit changes
+ * nothing but the time. */
+#define CALIB_CACHE 256   /* a sweep may cycle through many truths before repeating one */
+typedef struct {
+    int used, kind, p, J, du, di;
+    uint64_t seed;
+    double beta, scale, mean, var, kurtosis;
+} calib_entry;
+static _Thread_local calib_entry calib_cache[CALIB_CACHE];
+static _Thread_local unsigned calib_next;
+
+void synth_truth_cache_clear(void)
+{
+    memset(calib_cache, 0, sizeof calib_cache);
+    calib_next = 0;
+}
+
+static calib_entry *calib_find(const synth_truth *t, uint64_t seed)
+{
+    for (int k = 0; k < CALIB_CACHE; k++) {
+        calib_entry *e = &calib_cache[k];
+        if (e->used && e->seed == seed && e->kind == (int)t->kind && e->p == t->p && e->J == t->J &&
+            e->du == t->d[0] && e->di == t->d[1] && e->beta == t->beta)
+            return e;
+    }
+    return NULL;
+}
+
+static void calib_store(const synth_truth *t, uint64_t seed)
+{
+    calib_entry *e = &calib_cache[calib_next++ % CALIB_CACHE];
+    *e = (calib_entry){1, (int)t->kind, t->p, t->J, t->d[0], t->d[1], seed, t->beta, t->scale,
+                       t->mean, t->var, t->kurtosis};
+}
+
 static int calibrate(synth_truth *t, uint64_t seed, char *err, size_t errlen)
 {
+    const calib_entry *hit = calib_find(t, seed);
+    if (hit) {
+        t->scale = hit->scale;
+        t->mean = hit->mean;
+        t->var = hit->var;
+        t->kurtosis = hit->kurtosis;
+        return 0;
+    }
     long n = SYNTH_CALIBRATION_PAIRS;
     int du = t->d[0], di = t->d[1];
     double *r = malloc((size_t)n * sizeof *r);
@@ -304,6 +351,7 @@ static int calibrate(synth_truth *t, uint64_t seed, char *err, size_t errlen)
     t->scale = 1.0 / sqrt(sd);
     t->mean = mean / sd;
     t->var = var / (sd * sd);
+    calib_store(t, seed);
     rc = 0;
 done:
     free(r);

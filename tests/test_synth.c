@@ -220,6 +220,40 @@ static void test_streams(void **state)
 
 /* ---------- determinism ---------- */
 
+/* The remembered calibration (synth_truth_cache_clear) is keyed by everything the truth depends
+ * on: a truth that differs in any one of those keys, generated right after the base one, equals
+ * the same truth generated with nothing remembered. */
+static void test_calibration_cache_keys(void **state)
+{
+    (void)state;
+    for (int change = 0; change < 7; change++) {
+        synth_params base, p;
+        small_params(&base);
+        base.truth = SYNTH_BUMPS;
+        p = base;
+        switch (change) {
+        case 0: p.seed += 1; break;
+        case 1: p.truth = SYNTH_LACUNARY; break;
+        case 2: p.beta = 0.5; break;
+        case 3: p.truth_levels = base.truth_levels - 1; break;
+        case 4: p.truth_dim = base.truth_dim + 1; break;
+        case 5: p.user_intrinsic_dim = base.user_intrinsic_dim + 1; break;
+        default: p.item_intrinsic_dim = base.item_intrinsic_dim + 1; break;
+        }
+        synth_dataset a, b, c;
+        synth_truth_cache_clear();
+        generate_or_fail(&base, &c);   /* remembered: the base truth */
+        generate_or_fail(&p, &a);      /* must not reuse it */
+        synth_truth_cache_clear();
+        generate_or_fail(&p, &b);      /* fresh */
+        if (!dataset_equal(&a, &b) || a.rstar_mean != b.rstar_mean)
+            fail_msg("change %d: the dataset depends on what was generated before it", change);
+        synth_dataset_free(&a);
+        synth_dataset_free(&b);
+        synth_dataset_free(&c);
+    }
+}
+
 static void test_determinism(void **state)
 {
     (void)state;
@@ -240,9 +274,11 @@ static void test_determinism(void **state)
             p.item_ambient_dim = 5;
         }
         synth_dataset a, b, c;
+        synth_truth_cache_clear();   /* a: a fresh calibration; b: the remembered one */
         generate_or_fail(&p, &a);
         generate_or_fail(&p, &b);
         assert_true(dataset_equal(&a, &b));
+        assert_true(a.rstar_mean == b.rstar_mean && a.rstar_kurtosis == b.rstar_kurtosis);
         p.seed += 1;
         generate_or_fail(&p, &c);
         assert_false(dataset_equal(&a, &c));
@@ -745,7 +781,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params_check), cmocka_unit_test(test_streams),
-        cmocka_unit_test(test_determinism),  cmocka_unit_test(test_nobs_sweep),
+        cmocka_unit_test(test_determinism),  cmocka_unit_test(test_calibration_cache_keys),  cmocka_unit_test(test_nobs_sweep),
         cmocka_unit_test(test_smoothness),   cmocka_unit_test(test_bumps_cells),
         cmocka_unit_test(test_scale),        cmocka_unit_test(test_sizes_splits),
         cmocka_unit_test(test_manifolds),    cmocka_unit_test(test_popularity),
