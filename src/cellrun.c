@@ -65,8 +65,7 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
     return -1;
 }
 
-/* The canonical text of a cell's data: every data key plus the data seed. */
-static char *data_identity(const cfg_cell *cell)
+char *cellrun_data_identity(const cfg_cell *cell)
 {
     size_t len = 64;
     for (int k = 0; k < cell->data.n; k++)
@@ -83,7 +82,7 @@ static char *data_identity(const cfg_cell *cell)
 static const ds_data *cached_data(const cfg *c, const cfg_cell *cell, cellrun_cache *cache,
                                   char *err, size_t errlen)
 {
-    char *id = data_identity(cell);
+    char *id = cellrun_data_identity(cell);
     if (!id) {
         snprintf(err, errlen, "out of memory");
         return NULL;

@@ -18,6 +18,10 @@ typedef struct {
 void cellrun_cache_init(cellrun_cache *c);
 void cellrun_cache_free(cellrun_cache *c);
 
+/* The canonical text of a cell's data (every data key plus the data seed; malloc'd, NULL when
+ * out of memory): cells with equal texts run on the same dataset. */
+char *cellrun_data_identity(const cfg_cell *cell);
+
 /* Build the dataset of a cell (synthetic, movielens100k or tsv). 0 ok; -1 with err. */
 int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen);
 

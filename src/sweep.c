@@ -280,6 +280,103 @@ static void record_worker_death(store *s, const cfg_cell *cell, int status)
     record_free(&rec);
 }
 
+/* Which cells to hand to which worker. Each worker keeps the last dataset it built
+ * (cellrun_cache), so a free worker gets the next cell on the same data as its last cell if there
+ * is one, else the first cell not yet handed out. Cells on one dataset are adjacent in the todo
+ * list (a twotower and a baseline cell, say); handed out strictly in order, two workers would
+ * each build that dataset. Only the order changes: every cell's numbers are its own. */
+typedef struct {
+    int n, next;          /* next: no cell before it is still pending */
+    int *group;           /* (n) data group of each todo cell */
+    int *gnext;           /* (n) next todo cell of the same group, -1 */
+    int *gcur;            /* (groups) first possibly pending cell of the group */
+    char *taken;          /* (n) */
+} dispatch;
+
+typedef struct {
+    char *id;
+    int idx;
+} id_idx;
+
+static int cmp_id(const void *a, const void *b)
+{
+    const id_idx *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : x->idx - y->idx;
+}
+
+static void dispatch_free(dispatch *d)
+{
+    free(d->group);
+    free(d->gnext);
+    free(d->gcur);
+    free(d->taken);
+}
+
+/* 0, or -1 when out of memory. */
+static int dispatch_init(dispatch *d, cfg_cell *cells, const int *todo, int n)
+{
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->group = malloc((size_t)(n ? n : 1) * sizeof *d->group);
+    d->gnext = malloc((size_t)(n ? n : 1) * sizeof *d->gnext);
+    d->gcur = malloc((size_t)(n ? n : 1) * sizeof *d->gcur);
+    d->taken = calloc((size_t)(n ? n : 1), 1);
+    id_idx *v = calloc((size_t)(n ? n : 1), sizeof *v);
+    int ok = d->group && d->gnext && d->gcur && d->taken && v;
+    for (int i = 0; ok && i < n; i++) {
+        v[i].idx = i;
+        ok = (v[i].id = cellrun_data_identity(&cells[todo[i]])) != NULL;
+    }
+    if (ok) {
+        qsort(v, (size_t)n, sizeof *v, cmp_id);   /* a group's cells end up in todo order */
+        int g = -1;
+        for (int k = 0; k < n; k++) {
+            if (k == 0 || strcmp(v[k].id, v[k - 1].id) != 0)
+                d->gcur[++g] = v[k].idx;
+            d->group[v[k].idx] = g;
+            d->gnext[v[k].idx] = k + 1 < n && strcmp(v[k].id, v[k + 1].id) == 0 ? v[k + 1].idx : -1;
+        }
+    }
+    for (int i = 0; v && i < n; i++)
+        free(v[i].id);
+    free(v);
+    if (!ok)
+        dispatch_free(d);
+    return ok ? 0 : -1;
+}
+
+/* Put cell i back (it could not be handed to its worker). */
+static void dispatch_unpick(dispatch *d, int i)
+{
+    int g = d->group[i];
+    d->taken[i] = 0;
+    if (i < d->next)
+        d->next = i;
+    if (d->gcur[g] < 0 || i < d->gcur[g])
+        d->gcur[g] = i;
+}
+
+/* The next cell for a worker whose last cell was `last` (-1: none); -1 when none is left. */
+static int dispatch_pick(dispatch *d, int last)
+{
+    int i = -1;
+    if (last >= 0) {
+        int g = d->group[last];
+        while (d->gcur[g] >= 0 && d->taken[d->gcur[g]])
+            d->gcur[g] = d->gnext[d->gcur[g]];
+        i = d->gcur[g];
+    }
+    if (i < 0) {
+        while (d->next < d->n && d->taken[d->next])
+            d->next++;
+        i = d->next < d->n ? d->next : -1;
+    }
+    if (i >= 0)
+        d->taken[i] = 1;
+    return i;
+}
+
 static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int jobs,
                         int threads, store *s, const char *staging, progress *pr)
 {
@@ -295,7 +392,9 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
     pid_t *pid = calloc((size_t)jobs, sizeof *pid);
     int *cmd = calloc((size_t)jobs, sizeof *cmd);
     int *busy = calloc((size_t)jobs, sizeof *busy);   /* todo index in flight, or -1 */
-    if (!pid || !cmd || !busy)
+    int *last = calloc((size_t)jobs, sizeof *last);   /* the worker's last cell, or -1 */
+    dispatch dp;
+    if (!pid || !cmd || !busy || !last || dispatch_init(&dp, cells, todo, ntodo) != 0)
         return 1;
     fflush(NULL);
     for (int w = 0; w < jobs; w++) {
@@ -320,12 +419,16 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
     }
     close(res[1]);
 
-    int next = 0, inflight = 0, rc = 0;
-    for (int w = 0; w < jobs && next < ntodo; w++) {
-        if (write(cmd[w], &next, sizeof next) == (ssize_t)sizeof next) {
-            busy[w] = next++;
+    int inflight = 0, rc = 0, handed = 0;
+    for (int w = 0; w < jobs; w++) {
+        int i = dispatch_pick(&dp, -1);
+        last[w] = i;
+        if (i >= 0 && write(cmd[w], &i, sizeof i) == (ssize_t)sizeof i) {
+            busy[w] = i;
             inflight++;
-        }
+            handed++;
+        } else if (i >= 0)
+            dispatch_unpick(&dp, i);
     }
     while (inflight > 0) {
         struct pollfd pf = {.fd = res[0], .events = POLLIN};
@@ -364,11 +467,14 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
                 inflight--;
                 if (w < jobs) {
                     busy[w] = -1;
-                    if (next < ntodo &&
-                        write(cmd[w], &next, sizeof next) == (ssize_t)sizeof next) {
-                        busy[w] = next++;
+                    int i = dispatch_pick(&dp, last[w]);
+                    if (i >= 0 && write(cmd[w], &i, sizeof i) == (ssize_t)sizeof i) {
+                        last[w] = i;
+                        busy[w] = i;
                         inflight++;
-                    }
+                        handed++;
+                    } else if (i >= 0)
+                        dispatch_unpick(&dp, i);
                 }
                 continue;
             }
@@ -397,7 +503,7 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
         int alive = 0;
         for (int w = 0; w < jobs; w++)
             alive += pid[w] > 0;
-        if (!alive && (inflight > 0 || next < ntodo)) {
+        if (!alive && (inflight > 0 || handed < ntodo)) {
             fprintf(stderr, "t2rec run: every worker died; %d cells not run\n", ntodo - pr->done);
             rc = 1;
             break;
@@ -416,6 +522,8 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
     free(pid);
     free(cmd);
     free(busy);
+    free(last);
+    dispatch_free(&dp);
     return rc;
 }
 
