@@ -185,7 +185,7 @@ fuzz:
 
 # ---- bench (bench/): t2rec's two-tower against the PyTorch reference and the sgemm peak ----
 # BENCH_SCALE=small (default, about 5 minutes on 2 cores), full (the 1M-observation setting, about
-# 30 minutes) or smoke (toy sizes, about a minute; results/bench_smoke.json; run by .ci/run).
+# 15 minutes) or smoke (toy sizes, about a minute; results/bench_smoke.json; run by .ci/run).
 # Writes results/bench.json and prints a table (bench/run_bench.py).
 BENCH_SCALE ?= small
 BENCH_BIN := $(BUILD)/bench/bench_twotower $(BUILD)/bench/bench_baselines $(BUILD)/bench/sgemm_peak

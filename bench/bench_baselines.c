@@ -1,5 +1,5 @@
 /* bench_baselines.c — times the baseline estimators (mf ALS / SGD, autorec) on MovieLens 100K
- * for bench/run_bench.py, next to their PyTorch references (bench/torch_baselines.py).
+ * for bench/run_bench.py, next to their PyTorch references (tests/reference/torch_baselines.py).
  *
  *   bench_baselines DIR FOLD METHOD THREADS [reps=R] [key=value ...]
  *       DIR the MovieLens 100K folder (u.data, u1.base ...), FOLD u1..u5, METHOD mf | autorec,

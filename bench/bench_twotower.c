@@ -2,7 +2,7 @@
  *
  * Every subcommand generates the same synthetic dataset from (n_obs, seed) with the settings of
  * the performance issue (D = 32 on both sides, obs_per_user 10, obs_per_item 50), so the
- * PyTorch reference (bench/torch_twotower.py) can train on the identical data written by `gen`.
+ * PyTorch reference (tests/reference/torch_twotower.py) can train on the identical data written by `gen`.
  *
  *   bench_twotower gen N_OBS OUT.h5
  *       write the dataset (t2rec-dataset HDF5, see src/datafile.h) for the PyTorch side.

@@ -14,13 +14,13 @@ layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
      test_cold excess risk (at the best valid epoch) next to PyTorch's;
   6. peak RSS of a fit at n_obs = 10^7 (a partial epoch) against data + model + optimizer;
   7. the baselines on MovieLens 100K fold u1 (data/ml-100k) next to their PyTorch references
-     (bench_baselines.c, torch_baselines.py): MF ALS and SGD and I-AutoRec with the tuned
+     (bench_baselines.c, tests/reference/torch_baselines.py): MF ALS and SGD and I-AutoRec with the tuned
      settings of paper_configs/movielens100k.ini, seconds per epoch and test RMSE;
   8. the ceiling: the core's FP32 FMA peak, and the fastest 1-thread epoch it allows for t2rec's
      tower flops (what "x times faster than PyTorch" can reach at all).
 Writes results/bench.json (every raw run with its command line and the load average when it
 started) and prints a table. BENCH_SCALE=small (default, ~5 min on 2 cores), full (1M obs,
-~30 min) or smoke (toy sizes, ~1 min, writes results/bench_smoke.json: checks the bench runs).
+~15 min) or smoke (toy sizes, ~1 min, writes results/bench_smoke.json: checks the bench runs).
 """
 import json
 import re
@@ -35,10 +35,11 @@ BUILD = os.environ.get("BUILD", "build")
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 BT = os.path.join(BUILD, "bench", "bench_twotower")
 BB = os.path.join(BUILD, "bench", "bench_baselines")
-TORCH_BL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_baselines.py")
+REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "reference")
+TORCH_BL = os.path.join(REF, "torch_baselines.py")
 ML = os.environ.get("ML100K", os.path.join("data", "ml-100k"))
 SP = os.path.join(BUILD, "bench", "sgemm_peak")
-TORCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_twotower.py")
+TORCH = os.path.join(REF, "torch_twotower.py")
 WORK = os.path.join("results", "bench_work")
 OUT = os.path.join("results", "bench_smoke.json" if SCALE == "smoke" else "bench.json")
 

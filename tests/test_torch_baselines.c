@@ -1,6 +1,6 @@
 /* test_torch_baselines.c — the baselines against their PyTorch references at the estimator level:
  * est_mf (ALS, SGD) and est_autorec fitted on MovieLens 100K u1.base with the tuned settings of
- * paper_configs/movielens100k.ini, next to bench/torch_baselines.py with the same settings and
+ * paper_configs/movielens100k.ini, next to tests/reference/torch_baselines.py with the same settings and
  * epochs; the test RMSEs on u1.test must agree within 0.004 (the initial values come from
  * different generators, so the fits are not bitwise equal; measured differences 0.0003 to 0.0008).
  * This also keeps the references `make bench` times honest: a reference that drifted from
@@ -78,12 +78,12 @@ static double t2rec_rmse(const char *name, const char **kv)
     return r;
 }
 
-/* The reference's test RMSE: bench/torch_baselines.py METHOD with the keys (minus t2rec-only
+/* The reference's test RMSE: tests/reference/torch_baselines.py METHOD with the keys (minus t2rec-only
  * ones), one repetition, one thread. */
 static double torch_rmse(const char *method, const char **kv)
 {
     char cmd[2048], out[8192];
-    int n = snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s bench/torch_baselines.py data/ml-100k u1 %s "
+    int n = snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s tests/reference/torch_baselines.py data/ml-100k u1 %s "
                      "--threads 1 --reps 1", tu_python(), method);
     for (int k = 0; kv[k]; k++)
         if (strncmp(kv[k], "solver=", 7) && strncmp(kv[k], "patience=", 9))

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_baselines.py — PyTorch references of t2rec's baselines on MovieLens 100K (`make bench`).
 
-Usage: /usr/bin/python3 bench/torch_baselines.py DIR FOLD METHOD [--threads T] [--reps R]
+Usage: /usr/bin/python3 tests/reference/torch_baselines.py DIR FOLD METHOD [--threads T] [--reps R]
            [--epochs E] [key=value ...]
 METHOD: als | sgd (the `mf` method, src/est_mf.c) or autorec (src/est_autorec.c); the keys are
 the t2rec method keys (rank, reg, reg_bias, reg_scale, lr, init_sd, epochs; side, hidden, batch).
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from openblas_core import blas_core   # bench/openblas_core.py
+from openblas_core import blas_core   # tests/reference/openblas_core.py
 
 
 def load(d, fold):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""torch_twotower.py — the PyTorch reference of t2rec's two-tower fit, for bench/run_bench.sh.
+"""torch_twotower.py — the PyTorch reference of t2rec's two-tower fit, for bench/run_bench.py.
 
-Usage: /usr/bin/python3 bench/torch_twotower.py DATA.h5 --threads T --epochs E [--variant unique|pairs]
+Usage: /usr/bin/python3 tests/reference/torch_twotower.py DATA.h5 --threads T --epochs E [--variant unique|pairs]
        [--max-batches K] [--depth 3 --width 256 --embed-dim 16 --batch 1024 --lr 0.001 --seed 7]
 
 Same model, data and hyperparameters as `bench_twotower fit` (src/est_twotower.c, schedule
@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import torch
 
-from openblas_core import blas_core   # bench/openblas_core.py
+from openblas_core import blas_core   # tests/reference/openblas_core.py
 
 
 def tower(in_dim, depth, width, out_dim):
