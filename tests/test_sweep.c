@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include "h5out.h"
 #include "testutil.h"
 
@@ -201,6 +202,85 @@ static void test_parallel_kills(void **state)
     printf("%d kills, resumed export equals the uninterrupted run\n", n_kills);
 }
 
+/* The pids of the children of `parent` (scan of /proc/N/stat); returns how many, at most max. */
+static int children_of(pid_t parent, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < max) {
+        char p[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;
+        size_t got = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[got] = 0;
+        const char *rp = strrchr(buf, ')');   /* after "pid (comm) state ppid" */
+        char state;
+        int ppid;
+        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
+            out[n++] = (pid_t)atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A -j 2 worker killed mid-sweep: the sweep goes on with the other worker and finishes, the
+ * killed worker's cell is recorded failed ("worker died: signal 9"), every other cell is done,
+ * and --retry-failed then ends equal to the uninterrupted run. */
+static void test_worker_death(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char out[600];
+    snprintf(out, sizeof out, "%s/wdeath.h5", dir);
+    pid_t pid = spawn_run(out, 2), kids[8];
+    int nk = 0;
+    for (int t = 0; t < 200 && nk < 2; t++) {   /* up to 2 s for the workers to start */
+        usleep(10000);
+        nk = children_of(pid, kids, 8);
+    }
+    assert_int_equal(nk, 2);
+    usleep(300000);   /* let both workers get into cells */
+    assert_int_equal(kill(kids[0], SIGKILL), 0);
+    int st = 0, done = 0;
+    for (int t = 0; t < 600 && !done; t++) {   /* the sweep must finish (60 s at most) */
+        done = waitpid(pid, &st, WNOHANG) == pid;
+        if (!done)
+            usleep(100000);
+    }
+    if (!done) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    assert_true(done);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(count_cells(out), 16);   /* every cell recorded: ok or failed */
+    char cmd[4096], log[8192];
+    snprintf(cmd, sizeof cmd, "%s export %s --csv", tu_t2rec(), out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    int died = 0;
+    for (char *q = strstr(log, "worker died: signal 9"); q; q = strstr(q + 1, "worker died: signal 9"))
+        died++;
+    assert_true(died <= 1);   /* 0 only if the worker was between two cells */
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s --threads 1 -j 2 --retry-failed --no-progress",
+             tu_t2rec(), dir, out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    char *full = export_of(out);
+    assert_string_equal(full, ref);
+    free(full);
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c -E 'wdeath.*(tmp|cells)' || true", dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_int_equal(atoi(log), 0);   /* no staging or temp files left behind */
+    printf("worker killed mid-sweep: %d cell recorded 'worker died', the rest done by the other "
+           "worker; --retry-failed equals the uninterrupted run\n", died);
+}
+
 static void test_shards_merge(void **state)
 {
     (void)state;
@@ -342,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_reference_run),
         cmocka_unit_test(test_resume_after_sigkill),
         cmocka_unit_test(test_parallel_kills),
+        cmocka_unit_test(test_worker_death),
         cmocka_unit_test(test_shards_merge),
         cmocka_unit_test(test_parallel_equals_serial),
         cmocka_unit_test(test_threads_determinism),
