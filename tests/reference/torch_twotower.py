@@ -24,15 +24,7 @@ import numpy as np
 import torch
 
 from openblas_core import blas_core   # tests/reference/openblas_core.py
-
-
-def tower(in_dim, depth, width, out_dim):
-    layers, d = [], in_dim
-    for _ in range(depth):
-        layers += [torch.nn.Linear(d, width), torch.nn.ReLU()]
-        d = width
-    layers.append(torch.nn.Linear(d, out_dim))
-    return torch.nn.Sequential(*layers)
+from twotower_ref import tower        # the same tower as the step-by-step cross-check
 
 
 def he_uniform_(t):
