@@ -28,16 +28,6 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static int set_kv(kvset *kv, const char *a)
-{
-    const char *eq = strchr(a, '=');
-    if (!eq || eq == a)
-        return -1;
-    char key[128];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - a), a);
-    return kv_set(kv, key, eq + 1);
-}
-
 int main(int argc, char **argv)
 {
     blas_setup(argc, argv);
@@ -62,7 +52,7 @@ int main(int argc, char **argv)
     for (int k = 5; k < argc; k++) {
         if (!strncmp(argv[k], "reps=", 5))
             reps = atoi(argv[k] + 5);
-        else if (set_kv(&kv, argv[k]) != 0) {
+        else if (kv_set_pair(&kv, argv[k]) != 0) {
             fprintf(stderr, "bench_baselines: bad key=value '%s'\n", argv[k]);
             return 2;
         }

@@ -116,16 +116,6 @@ static size_t data_bytes(const ds_data *d)
 static const char *defaults[] = {"depth=3", "width=256", "embed_dim=16", "batch=1024", "lr=0.001",
                                  "epochs=10", "patience=0", NULL};
 
-static int set_kv(kvset *kv, const char *a)
-{
-    const char *eq = strchr(a, '=');
-    if (!eq)
-        return -1;
-    char key[128];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - a), a);
-    return kv_set(kv, key, eq + 1);
-}
-
 static int cmd_fit(long n_obs, int threads, int argc, char **argv, long max_batches)
 {
     synth_dataset s;
@@ -139,12 +129,12 @@ static int cmd_fit(long n_obs, int threads, int argc, char **argv, long max_batc
     kvset kv;
     kv_init(&kv);
     for (int k = 0; defaults[k]; k++)
-        set_kv(&kv, defaults[k]);
+        kv_set_pair(&kv, defaults[k]);
     int reps = 1;
     for (int k = 0; k < argc; k++)
         if (!strncmp(argv[k], "reps=", 5))
             reps = atoi(argv[k] + 5) > 0 ? atoi(argv[k] + 5) : 1;
-        else if (set_kv(&kv, argv[k]) != 0) {
+        else if (kv_set_pair(&kv, argv[k]) != 0) {
             fprintf(stderr, "bench_twotower: bad key=value '%s'\n", argv[k]);
             return 2;
         }

@@ -160,6 +160,17 @@ void kv_free(kvset *kv)
     kv_init(kv);
 }
 
+int kv_set_pair(kvset *kv, const char *pair)
+{
+    const char *eq = strchr(pair, '=');
+    if (!eq || eq == pair || eq - pair > 127)
+        return -1;
+    char key[128];
+    memcpy(key, pair, (size_t)(eq - pair));
+    key[eq - pair] = 0;
+    return kv_set(kv, key, eq + 1);
+}
+
 int kv_set(kvset *kv, const char *key, const char *val)
 {
     int lo = 0, hi = kv->n;

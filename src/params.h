@@ -47,6 +47,9 @@ const char *param_check_table(const param_spec *table, const kvset *kv, const ch
 void kv_init(kvset *kv);
 void kv_free(kvset *kv);
 int kv_set(kvset *kv, const char *key, const char *val);     /* insert or replace, keeps order */
+/* kv_set from one "key=value" string (command lines, tests); -1 when there is no '=', the key
+ * is empty or longer than 127 characters, or memory runs out. */
+int kv_set_pair(kvset *kv, const char *pair);
 const char *kv_get(const kvset *kv, const char *key);        /* NULL if absent */
 long kv_int(const kvset *kv, const char *key, long def);
 double kv_real(const kvset *kv, const char *key, double def);

@@ -251,37 +251,6 @@ static void test_pytorch_crosscheck(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* estimator-level helpers */
 
-typedef struct {
-    void *model;
-    est_curves curves;
-    char err[256];
-} fit_result;
-
-static void fit(const est_method *m, const ds_data *d, uint64_t seed, const char **kv, fit_result *res)
-{
-    kvset params;
-    kv_init(&params);
-    for (int k = 0; kv && kv[k]; k++) {
-        char key[128];
-        const char *eq = strchr(kv[k], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[k]), kv[k]);
-        assert_int_equal(kv_set(&params, key, eq + 1), 0);
-    }
-    assert_int_equal(kv_fill_defaults(&params, m->params), 0);
-    est_curves_init(&res->curves);
-    res->err[0] = 0;
-    est_fit_ctx ctx = {d, &params, seed, 1, &res->curves, res->err, sizeof res->err};
-    res->model = m->train(&ctx);
-    kv_free(&params);
-}
-
-static void fit_free(const est_method *m, fit_result *r)
-{
-    if (r->model)
-        m->free_model(r->model);
-    est_curves_free(&r->curves);
-}
-
 static int make_data(ds_data *d, long n_obs, uint64_t seed)
 {
     synth_params p;
@@ -345,10 +314,10 @@ static void test_determinism_and_fallback(void **state)
     mu /= d.train.n;
     for (int s = 0; s < 2; s++) {
         const char *kv[] = {sides[s], "hidden=24", "epochs=6", "batch=40", "lr=0.005", "reg=5", NULL};
-        fit_result a, b, c;
-        fit(&est_autorec, &d, 3, kv, &a);
-        fit(&est_autorec, &d, 3, kv, &b);
-        fit(&est_autorec, &d, 4, kv, &c);
+        tu_fit_result a, b, c;
+        assert_int_equal(tu_fit(&est_autorec, &d, 3, kv, &a), 0);
+        assert_int_equal(tu_fit(&est_autorec, &d, 3, kv, &b), 0);
+        assert_int_equal(tu_fit(&est_autorec, &d, 4, kv, &c), 0);
         if (!a.model)
             print_error("fit failed: %s\n", a.err);
         assert_non_null(a.model);
@@ -399,9 +368,9 @@ static void test_determinism_and_fallback(void **state)
         free(pc);
         free(pcold);
         free(pv);
-        fit_free(&est_autorec, &a);
-        fit_free(&est_autorec, &b);
-        fit_free(&est_autorec, &c);
+        tu_fit_free(&est_autorec, &a);
+        tu_fit_free(&est_autorec, &b);
+        tu_fit_free(&est_autorec, &c);
     }
     ds_free(&d);
 }
@@ -414,8 +383,8 @@ static void test_divergence(void **state)
     assert_int_equal(make_data(&d, 1000, 3), 0);
     d.train.rating[d.train.n / 2] = INFINITY;
     const char *kv[] = {"hidden=8", "epochs=3", NULL};
-    fit_result r;
-    fit(&est_autorec, &d, 1, kv, &r);
+    tu_fit_result r;
+    assert_int_equal(tu_fit(&est_autorec, &d, 1, kv, &r), 0);
     assert_null(r.model);
     assert_string_equal(r.err, "non-finite loss at epoch 1");
     est_curves_free(&r.curves);
@@ -453,8 +422,8 @@ static void run_folds(const char *label, const char **kv, int nf, double *rmse_o
         if (rc != 0)
             print_error("%s\n", err);
         assert_int_equal(rc, 0);
-        fit_result r;
-        fit(&est_autorec, &d, 42, kv, &r);
+        tu_fit_result r;
+        assert_int_equal(tu_fit(&est_autorec, &d, 42, kv, &r), 0);
         if (!r.model)
             print_error("fit failed: %s\n", r.err);
         assert_non_null(r.model);
@@ -470,18 +439,18 @@ static void run_folds(const char *label, const char **kv, int nf, double *rmse_o
             assert_true(isnan(r.curves.test_excess[k]));
         double brmse = NAN;
         if (check_baseline) {
-            fit_result b;
-            fit(&est_baseline, &d, 42, NULL, &b);
+            tu_fit_result b;
+            assert_int_equal(tu_fit(&est_baseline, &d, 42, NULL, &b), 0);
             assert_non_null(b.model);
             est_baseline.predict(b.model, &d, t->n, t->user, t->item, p);
             brmse = metric_rmse(p, t->rating, t->n);
-            fit_free(&est_baseline, &b);
+            tu_fit_free(&est_baseline, &b);
             assert_true(rmse[f] < brmse);   /* AutoRec beats mean + biases on every fold */
         }
         print_message("%s     %.4f   %.4f   %6.1f   %4d (%d)       %.4f\n", folds[f], rmse[f], mae[f],
                       secs[f], r.curves.epochs_run, r.curves.best_epoch, brmse);
         free(p);
-        fit_free(&est_autorec, &r);
+        tu_fit_free(&est_autorec, &r);
         ds_free(&d);
     }
     double mr, hr, mm, hm, ms, hs;

@@ -533,6 +533,29 @@ static void check_error(const char *path, int line, const char *w1, const char *
     assert_true(ok);
 }
 
+/* kv_set_pair: "key=value" strings as bench drivers and tests pass them. */
+static void test_kv_set_pair(void **state)
+{
+    (void)state;
+    kvset kv;
+    kv_init(&kv);
+    assert_int_equal(kv_set_pair(&kv, "lr=0.01"), 0);
+    assert_int_equal(kv_set_pair(&kv, "note=a=b"), 0);   /* the first '=' splits */
+    assert_int_equal(kv_set_pair(&kv, "empty="), 0);
+    assert_int_equal(kv_set_pair(&kv, "lr=0.02"), 0);    /* replaces */
+    assert_string_equal(kv_get(&kv, "lr"), "0.02");
+    assert_string_equal(kv_get(&kv, "note"), "a=b");
+    assert_string_equal(kv_get(&kv, "empty"), "");
+    assert_int_equal(kv_set_pair(&kv, "novalue"), -1);
+    assert_int_equal(kv_set_pair(&kv, "=1"), -1);
+    char longkey[200];
+    memset(longkey, 'k', 150);
+    strcpy(longkey + 150, "=1");
+    assert_int_equal(kv_set_pair(&kv, longkey), -1);
+    assert_int_equal(kv.n, 3);
+    kv_free(&kv);
+}
+
 static void test_bad_configs(void **state)
 {
     (void)state;
@@ -611,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_defaults_from_synth),
         cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_kv_set_pair),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_bad_files),
     };

@@ -74,13 +74,8 @@ static void *train(const est_method *m, const ds_data *d, uint64_t seed, fit *f,
     kv_init(&f->kv);
     va_list ap;
     va_start(ap, f);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        char key[64];
-        const char *eq = strchr(s, '=');
-        assert_non_null(eq);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
-        assert_int_equal(kv_set(&f->kv, key, eq + 1), 0);
-    }
+    for (const char *s; (s = va_arg(ap, const char *));)
+        assert_int_equal(kv_set_pair(&f->kv, s), 0);
     va_end(ap);
     const char *bad = NULL;
     if (m->check_parameter(&f->kv, &bad))

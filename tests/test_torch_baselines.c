@@ -51,12 +51,8 @@ static double t2rec_rmse(const char *name, const char **kv)
     assert_non_null(em);
     kvset p;
     kv_init(&p);
-    for (int k = 0; kv[k]; k++) {
-        const char *eq = strchr(kv[k], '=');
-        char key[64];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[k]), kv[k]);
-        assert_int_equal(kv_set(&p, key, eq + 1), 0);
-    }
+    for (int k = 0; kv[k]; k++)
+        assert_int_equal(kv_set_pair(&p, kv[k]), 0);
     assert_int_equal(kv_fill_defaults(&p, em->params), 0);
     const char *bad = NULL;
     assert_null(em->check_parameter(&p, &bad));

@@ -137,31 +137,6 @@ static int make_data(ds_data *d, long n_obs, uint64_t seed, long test_cold_pairs
     return 0;
 }
 
-typedef struct {
-    void *model;
-    est_curves curves;
-    char err[256];
-} fit_result;
-
-/* kv: "key=value" pairs, NULL-terminated; method defaults filled in. */
-static void fit(const est_method *m, const ds_data *d, uint64_t seed, const char **kv, fit_result *res)
-{
-    kvset params;
-    kv_init(&params);
-    for (int k = 0; kv && kv[k]; k++) {
-        char key[128];
-        const char *eq = strchr(kv[k], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[k]), kv[k]);
-        assert_int_equal(kv_set(&params, key, eq + 1), 0);
-    }
-    assert_int_equal(kv_fill_defaults(&params, m->params), 0);
-    est_curves_init(&res->curves);
-    res->err[0] = 0;
-    est_fit_ctx ctx = {d, &params, seed, 1, &res->curves, res->err, sizeof res->err};
-    res->model = m->train(&ctx);
-    kv_free(&params);
-}
-
 static double excess_cold(const est_method *m, const void *model, const ds_data *d)
 {
     const ds_split *s = &d->test_cold;
@@ -208,10 +183,10 @@ static void test_theory_width_and_determinism(void **state)
     (void)state;
     ds_data d;
     assert_int_equal(make_data(&d, 2000, 5, 2000), 0);
-    fit_result a, b, c, e;
+    tu_fit_result a, b, c, e;
 
     const char *no_keys[] = {"width=theory", "epochs=2", NULL};
-    fit(&est_twotower, &d, 1, no_keys, &e);
+    assert_int_equal(tu_fit(&est_twotower, &d, 1, no_keys, &e), 0);
     assert_null(e.model);
     assert_non_null(strstr(e.err, "theory"));
     est_curves_free(&e.curves);
@@ -219,7 +194,7 @@ static void test_theory_width_and_determinism(void **state)
     /* d = max(2, 4) = 4, beta = 1: 2000^(4/6) = 158.7 -> 0.5 * that -> 80 */
     const char *theory[] = {"width=theory", "width_scale=0.5", "data.user_intrinsic_dim=2",
                             "data.item_intrinsic_dim=4", "data.beta=1", "epochs=3", "depth=2", NULL};
-    fit(&est_twotower, &d, 7, theory, &a);
+    assert_int_equal(tu_fit(&est_twotower, &d, 7, theory, &a), 0);
     assert_non_null(a.model);
     int w = 0;
     assert_non_null(strstr(a.curves.note, "width="));
@@ -227,15 +202,15 @@ static void test_theory_width_and_determinism(void **state)
     assert_int_equal(w, (int)ceil(0.5 * pow((double)d.train.n, 4.0 / 6.0)));
     const char *capped[] = {"width=theory", "width_max=20", "data.user_intrinsic_dim=2",
                             "data.item_intrinsic_dim=4", "data.beta=1", "epochs=1", NULL};
-    fit(&est_twotower, &d, 7, capped, &e);
+    assert_int_equal(tu_fit(&est_twotower, &d, 7, capped, &e), 0);
     assert_non_null(e.model);
     sscanf(strstr(e.curves.note, "width=") + 6, "%d", &w);
     assert_int_equal(w, 20);
     est_twotower.free_model(e.model);
     est_curves_free(&e.curves);
 
-    fit(&est_twotower, &d, 7, theory, &b);
-    fit(&est_twotower, &d, 8, theory, &c);
+    assert_int_equal(tu_fit(&est_twotower, &d, 7, theory, &b), 0);
+    assert_int_equal(tu_fit(&est_twotower, &d, 8, theory, &c), 0);
     assert_non_null(b.model);
     assert_non_null(c.model);
     assert_int_equal(a.curves.n, 3);
@@ -261,7 +236,7 @@ static void test_theory_width_and_determinism(void **state)
     free(pa);
     free(pb);
     free(pc);
-    fit_result *all[] = {&a, &b, &c};
+    tu_fit_result *all[] = {&a, &b, &c};
     for (int k = 0; k < 3; k++) {
         est_twotower.free_model(all[k]->model);
         est_curves_free(&all[k]->curves);
@@ -277,8 +252,8 @@ static void test_divergence(void **state)
     assert_int_equal(make_data(&d, 1000, 3, 500), 0);
     d.train.rating[d.train.n / 2] = INFINITY;
     const char *kv[] = {"epochs=3", "width=8", "depth=1", "center=no", NULL};
-    fit_result r;
-    fit(&est_twotower, &d, 1, kv, &r);
+    tu_fit_result r;
+    assert_int_equal(tu_fit(&est_twotower, &d, 1, kv, &r), 0);
     assert_null(r.model);
     assert_string_equal(r.err, "non-finite loss at epoch 1");
     est_curves_free(&r.curves);
@@ -315,8 +290,8 @@ static void test_ids(void **state)
     for (int ids = 0; ids < 2; ids++) {
         const char *kv[] = {ids ? "ids=yes" : "ids=no", "depth=1", "width=32", "embed_dim=4",
                             "lr=0.01", "batch=200", "epochs=150", "patience=0", NULL};
-        fit_result r;
-        fit(&est_twotower, &d, 3, kv, &r);
+        tu_fit_result r;
+        assert_int_equal(tu_fit(&est_twotower, &d, 3, kv, &r), 0);
         assert_non_null(r.model);
         double *p = malloc((size_t)n * sizeof *p);
         est_twotower.predict(r.model, &d, n, d.train.user, d.train.item, p);
@@ -350,12 +325,8 @@ static void test_schedules_threads(void **state)
                                 "batch=256", "epochs=8", "patience=0", NULL};
             kvset params;
             kv_init(&params);
-            for (int k = 0; kv[k]; k++) {
-                char key[64];
-                const char *eq = strchr(kv[k], '=');
-                snprintf(key, sizeof key, "%.*s", (int)(eq - kv[k]), kv[k]);
-                kv_set(&params, key, eq + 1);
-            }
+            for (int k = 0; kv[k]; k++)
+                assert_int_equal(kv_set_pair(&params, kv[k]), 0);
             kv_fill_defaults(&params, est_twotower.params);
             est_curves c;
             est_curves_init(&c);
@@ -408,12 +379,12 @@ static void test_learning(void **state)
         for (int s = 0; s < SEEDS; s++) {
             ds_data d;
             assert_int_equal(make_data(&d, sizes[k], 100 + s, 5000), 0);
-            fit_result r, b;
-            fit(&est_twotower, &d, 1000 + s, learn_kv, &r);
+            tu_fit_result r, b;
+            assert_int_equal(tu_fit(&est_twotower, &d, 1000 + s, learn_kv, &r), 0);
             if (!r.model)
                 print_error("twotower fit failed: %s\n", r.err);
             assert_non_null(r.model);
-            fit(&est_baseline, &d, 1000 + s, NULL, &b);
+            assert_int_equal(tu_fit(&est_baseline, &d, 1000 + s, NULL, &b), 0);
             if (!b.model)
                 print_error("baseline fit failed: %s\n", b.err);
             assert_non_null(b.model);

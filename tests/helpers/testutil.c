@@ -136,3 +136,31 @@ int tu_compare_params(const char *dir, const char *name, const float *params, co
     free(b);
     return ok ? 0 : -1;
 }
+
+int tu_fit(const est_method *m, const ds_data *d, uint64_t seed, const char **kv, tu_fit_result *r)
+{
+    kvset params;
+    kv_init(&params);
+    est_curves_init(&r->curves);
+    r->model = NULL;
+    r->err[0] = 0;
+    int rc = 0;
+    for (int k = 0; kv && kv[k] && rc == 0; k++)
+        rc = kv_set_pair(&params, kv[k]);
+    if (rc == 0)
+        rc = kv_fill_defaults(&params, m->params);
+    if (rc == 0) {
+        est_fit_ctx ctx = {d, &params, seed, 1, &r->curves, r->err, sizeof r->err};
+        r->model = m->train(&ctx);
+    }
+    kv_free(&params);
+    return rc;
+}
+
+void tu_fit_free(const est_method *m, tu_fit_result *r)
+{
+    if (r->model)
+        m->free_model(r->model);
+    r->model = NULL;
+    est_curves_free(&r->curves);
+}

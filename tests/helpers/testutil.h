@@ -3,6 +3,8 @@
 #define TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include "estimator.h"
 
 /* A fresh empty directory under tests/tmp/ for this test (path written to buf). */
 const char *tu_tmpdir(const char *name, char *buf, size_t n);
@@ -27,6 +29,18 @@ int tu_compare_losses(const char *dir, const double *loss, int n, double tol, do
  * when the file is missing or not n floats long. */
 int tu_compare_params(const char *dir, const char *name, const float *params, const float *init,
                       size_t n, double *worst, double *moved);
+/* One fit of an estimator, as the estimator tests run it. */
+typedef struct {
+    void *model;          /* NULL when the fit failed (err says why) */
+    est_curves curves;
+    char err[256];
+} tu_fit_result;
+/* Fit m on d with "key=value" pairs kv (NULL-terminated, may be NULL; the method's defaults
+ * fill the rest), seed, one BLAS thread. Returns -1 when a pair is malformed or memory runs out,
+ * else 0 (check r->model). */
+int tu_fit(const est_method *m, const ds_data *d, uint64_t seed, const char **kv, tu_fit_result *r);
+void tu_fit_free(const est_method *m, tu_fit_result *r);
+
 /* 1 when built with sanitizers (slow statistical tests may shrink). */
 int tu_sanitized(void);
 
