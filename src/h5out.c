@@ -614,17 +614,24 @@ static int attr_names(hid_t loc, name_list *l, int crt_order)
     return 0;
 }
 
+/* The group `name` of a cell, or -1 with "missing group NAME" / "NAME is not a group". */
+static hid_t open_subgroup(hid_t cell, const char *name, char *msg, size_t ml)
+{
+    if (H5Lexists(cell, name, H5P_DEFAULT) <= 0) {
+        seterr(msg, ml, "missing group %s", name);
+        return -1;
+    }
+    hid_t g = H5Gopen2(cell, name, H5P_DEFAULT);
+    if (g < 0)
+        seterr(msg, ml, "%s is not a group", name);
+    return g;
+}
+
 static int read_kv_group(hid_t cell, const char *gname, kvset *kv, char *msg, size_t ml)
 {
-    if (H5Lexists(cell, gname, H5P_DEFAULT) <= 0) {
-        seterr(msg, ml, "missing group %s", gname);
+    hid_t g = open_subgroup(cell, gname, msg, ml);
+    if (g < 0)
         return -1;
-    }
-    hid_t g = H5Gopen2(cell, gname, H5P_DEFAULT);
-    if (g < 0) {
-        seterr(msg, ml, "%s is not a group", gname);
-        return -1;
-    }
     name_list l;
     int rc = attr_names(g, &l, 0);
     if (rc != 0)
@@ -649,15 +656,9 @@ static int read_kv_group(hid_t cell, const char *gname, kvset *kv, char *msg, si
 
 static int read_metrics(hid_t cell, metric_set *m, char *msg, size_t ml)
 {
-    if (H5Lexists(cell, "metrics", H5P_DEFAULT) <= 0) {
-        seterr(msg, ml, "missing group metrics");
+    hid_t g = open_subgroup(cell, "metrics", msg, ml);
+    if (g < 0)
         return -1;
-    }
-    hid_t g = H5Gopen2(cell, "metrics", H5P_DEFAULT);
-    if (g < 0) {
-        seterr(msg, ml, "metrics is not a group");
-        return -1;
-    }
     hid_t gcpl = H5Gget_create_plist(g);
     unsigned flags = 0;
     H5Pget_attr_creation_order(gcpl, &flags);
@@ -692,15 +693,9 @@ static int read_metrics(hid_t cell, metric_set *m, char *msg, size_t ml)
 static int read_curves(hid_t cell, est_curves *c, char *msg, size_t ml)
 {
     static const char *const names[4] = {"train_loss", "valid_rmse", "test_excess", "wall_seconds"};
-    if (H5Lexists(cell, "curves", H5P_DEFAULT) <= 0) {
-        seterr(msg, ml, "missing group curves");
+    hid_t g = open_subgroup(cell, "curves", msg, ml);
+    if (g < 0)
         return -1;
-    }
-    hid_t g = H5Gopen2(cell, "curves", H5P_DEFAULT);
-    if (g < 0) {
-        seterr(msg, ml, "curves is not a group");
-        return -1;
-    }
     double *v[4] = {NULL, NULL, NULL, NULL}, *epoch = NULL;
     int len[4], ne = 0, rc = 0;
     int32_t er = 0;
