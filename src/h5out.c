@@ -1031,7 +1031,7 @@ int h5out_merge(cell_record **acc, int *n, const cell_record *more, int m)
 
 /* ---------------------------------------------------------------- CSV export */
 
-static void csv_field(FILE *f, const char *s)
+void h5out_csv_field(FILE *f, const char *s)
 {
     if (!s)
         s = "";
@@ -1195,7 +1195,7 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
 
     /* header */
     for (int k = 0; k < keys.n; k++) {
-        csv_field(f, cols[k].col);
+        h5out_csv_field(f, cols[k].col);
         fputc(',', f);
     }
     fputs("replicate,seed,data_seed,key,status,reason", f);
@@ -1203,7 +1203,7 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
         fprintf(f, ",%s", h5out_std_metrics[k]);
     for (int k = 0; k < extra.n; k++) {
         fputc(',', f);
-        csv_field(f, extra.key[k]);
+        h5out_csv_field(f, extra.key[k]);
     }
     if (include_timing)
         fputs(",fit_seconds", f);
@@ -1213,15 +1213,15 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
     for (int o = 0; o < n; o++) {
         const cell_record *r = &recs[order[o]];
         for (int k = 0; k < keys.n; k++) {
-            csv_field(f, kv_get(&r->config, cols[k].full));
+            h5out_csv_field(f, kv_get(&r->config, cols[k].full));
             fputc(',', f);
         }
         fprintf(f, "%d,%" PRIu64 ",%" PRIu64 ",", r->replicate, r->train_seed, r->data_seed);
-        csv_field(f, r->key);
+        h5out_csv_field(f, r->key);
         fputc(',', f);
-        csv_field(f, r->status);
+        h5out_csv_field(f, r->status);
         fputc(',', f);
-        csv_field(f, r->reason);
+        h5out_csv_field(f, r->reason);
         for (int k = 0; k < H5OUT_N_STD_METRICS + extra.n; k++) {
             const char *name = k < H5OUT_N_STD_METRICS ? h5out_std_metrics[k] : extra.key[k - H5OUT_N_STD_METRICS];
             fputc(',', f);

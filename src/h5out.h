@@ -37,5 +37,8 @@ int h5out_merge(cell_record **acc, int *n, const cell_record *more, int m);
  * 0, or -1 on a write or allocation error. */
 int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_timing);
 int h5out_export_csv(FILE *f, const cell_record *recs, int n);   /* include_timing = 1 */
+/* One CSV field: as is, or double-quoted (inner quotes doubled) when it holds a comma, a quote
+ * or a line break; NULL writes an empty field. Shared with the report's CSV tables. */
+void h5out_csv_field(FILE *f, const char *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* report.c — convergence slopes per group with 95% CIs (see report.h). */
 #include "report.h"
 #include "grouping.h"
+#include "h5out.h"
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_statistics_double.h>
@@ -279,20 +280,6 @@ void report_print(FILE *f, const report *r)
         fprintf(f, "%d failed cells left out (t2rec export shows their reasons)\n", r->n_failed_total);
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else
-        fputs(s, f);
-}
-
 static void csv_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -306,16 +293,16 @@ void report_print_csv(FILE *f, const report *r)
     fputs("method", f);
     for (int k = 0; k < r->nvarying; k++) {
         fputc(',', f);
-        csv_field(f, grouping_short(r->varying[k]));
+        h5out_csv_field(f, grouping_short(r->varying[k]));
     }
     fputs(",metric,n_points,n_levels,n_failed,slope,slope_ci_low,slope_ci_high,slope_log2,"
           "slope_log2_ci_low,slope_log2_ci_high,theory_slope,error_at_max_n,status\n", f);
     for (int i = 0; i < r->ngroups; i++) {
         const report_group *g = &r->groups[i];
-        csv_field(f, g->method);
+        h5out_csv_field(f, g->method);
         for (int k = 0; k < r->nvarying; k++) {
             fputc(',', f);
-            csv_field(f, kv_str(&g->keys, r->varying[k], ""));
+            h5out_csv_field(f, kv_str(&g->keys, r->varying[k], ""));
         }
         fprintf(f, ",%s,%d,%d,%d", r->metric, g->n_points, g->n_levels, g->n_failed);
         csv_num(f, g->slope);
