@@ -280,3 +280,77 @@ const char *param_check_table(const param_spec *table, const kvset *kv, const ch
     }
     return NULL;
 }
+
+/* ---- typed reads (see params.h) ---------------------------------------------------------- */
+
+static const char *param_raw(const param_spec *table, const kvset *kv, const char *key,
+                             const param_spec **spec)
+{
+    const param_spec *s = param_find(table, key);
+    if (!s) {
+        fprintf(stderr, "t2rec: internal error: key '%s' read but not in its parameter table\n", key);
+        abort();
+    }
+    const char *v = kv ? kv_get(kv, key) : NULL;
+    if (!v)
+        v = s->def;
+    if (!v) {
+        fprintf(stderr, "t2rec: internal error: required key '%s' read but not set\n", key);
+        abort();
+    }
+    *spec = s;
+    return v;
+}
+
+long param_int(const param_spec *table, const kvset *kv, const char *key)
+{
+    const param_spec *s;
+    const char *v = param_raw(table, kv, key, &s);
+    long x;
+    if ((s->type != PT_INT && s->type != PT_INT_OR_THEORY) || parse_long(v, &x) != 0) {
+        if (s->type == PT_INT_OR_THEORY && strcmp(v, "theory") == 0)
+            return -1;     /* caller checks param_str(...) == "theory" first */
+        fprintf(stderr, "t2rec: internal error: key '%s' = '%s' read as an integer\n", key, v);
+        abort();
+    }
+    return x;
+}
+
+double param_real(const param_spec *table, const kvset *kv, const char *key)
+{
+    const param_spec *s;
+    const char *v = param_raw(table, kv, key, &s);
+    double x;
+    if (s->type != PT_REAL || parse_double(v, &x) != 0) {
+        fprintf(stderr, "t2rec: internal error: key '%s' = '%s' read as a real\n", key, v);
+        abort();
+    }
+    return x;
+}
+
+const char *param_str(const param_spec *table, const kvset *kv, const char *key)
+{
+    const param_spec *s;
+    return param_raw(table, kv, key, &s);
+}
+
+int param_canonical(const param_spec *s, const char *val, char *out, size_t outlen)
+{
+    long l;
+    double x;
+    int n;
+    if ((s->type == PT_INT || s->type == PT_INT_OR_THEORY) && parse_long(val, &l) == 0)
+        n = snprintf(out, outlen, "%ld", l);
+    else if (s->type == PT_REAL && parse_double(val, &x) == 0) {
+        if (x == 0)
+            x = 0;   /* -0 -> 0 */
+        n = 0;
+        for (int prec = 1; prec <= 17; prec++) {   /* shortest text that round-trips */
+            n = snprintf(out, outlen, "%.*g", prec, x);
+            if (n > 0 && (size_t)n < outlen && strtod(out, NULL) == x)
+                break;
+        }
+    } else
+        n = snprintf(out, outlen, "%s", val);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}

@@ -55,6 +55,18 @@ long kv_int(const kvset *kv, const char *key, long def);
 double kv_real(const kvset *kv, const char *key, double def);
 const char *kv_str(const kvset *kv, const char *key, const char *def);
 int kv_copy(kvset *dst, const kvset *src);
+/* Typed reads of resolved keys, the ONE way methods read their parameters (liblinear style: a
+ * method's parse function calls these once to fill its typed struct). The value comes from kv,
+ * else from the table's default (defaults live only in the table). A key that is not in table,
+ * a value that does not parse as the spec's type, or a required key that is missing is a
+ * programming error: a message naming the key on stderr and abort(). */
+long param_int(const param_spec *table, const kvset *kv, const char *key);
+double param_real(const param_spec *table, const kvset *kv, const char *key);
+const char *param_str(const param_spec *table, const kvset *kv, const char *key);
+/* The canonical text of a valid value (integers "%ld", reals shortest round-trip "%.17g"
+ * trimmed, enums/strings unchanged), so "1", "1.0" and "1e0" give one cell key. */
+int param_canonical(const param_spec *s, const char *val, char *out, size_t outlen);
+
 /* Fill absent keys of kv from the defaults of table. */
 int kv_fill_defaults(kvset *kv, const param_spec *table);
 
