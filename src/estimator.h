@@ -22,6 +22,10 @@ typedef struct {
     double *wall_seconds;    /* seconds since the fit started */
     int epochs_run;
     int best_epoch;          /* epoch whose weights were kept (early stopping), 1-based; 0 = n/a */
+    char stopped_by[16];     /* why the fit ended: "patience" (early stopping ended it),
+                                "cap" (the epoch/step budget ended it while the valid error
+                                was still improving within the patience window), "diverged"
+                                (non-finite loss), "" for methods without epochs */
     long n_fallback;         /* predictions that fell back to biases/mean (unseen entities) */
     char note[256];          /* free text for the results file */
 } est_curves;
