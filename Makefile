@@ -12,11 +12,14 @@ PYTHON  ?= /usr/bin/python3
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
 HDF5_LIBS   := $(shell pkg-config --libs-only-L hdf5 2>/dev/null) -lhdf5_hl -lhdf5
 
+# The code version: recomputed at every make, written to BUILD/gen/t2rec_version.inc only when
+# it changed (so an edit makes the binary say -dirty, and nothing else is rebuilt for it).
 GIT_VERSION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+VERSION_INC  = $(BUILD)/gen/t2rec_version.inc
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -g $(OPT) $(SAN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth $(HDF5_CFLAGS) \
-           -DT2REC_VERSION='"$(GIT_VERSION)"' -DT2REC_SRCDIR='"$(CURDIR)"' -DT2REC_PREFIX='"$(PREFIX)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
+           -I$(BUILD)/gen -DT2REC_SRCDIR='"$(CURDIR)"' -DT2REC_PREFIX='"$(PREFIX)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
 LDLIBS  += $(HDF5_LIBS) -linih -lgsl -lopenblas -lm -lpthread
 TEST_LDLIBS := -lcmocka
 
@@ -28,13 +31,19 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
-.PHONY: all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
+.PHONY: FORCE all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
 
 all: $(BIN)/t2rec
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(VERSION_INC): FORCE
+	@mkdir -p $(dir $@)
+	@v='#define T2REC_VERSION_STR "$(GIT_VERSION)"'; \
+	  [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+$(BUILD)/src/version.o: $(VERSION_INC)
 
 $(BUILD)/libsynth.a: $(SYNTH_OBJ)
 	ar rcs $@ $^
@@ -87,11 +96,15 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "make deps: all packages present"; fi
 
-demo: deps all
+# deps first, then a new make for the build: the HDF5 flags (pkg-config) are read when a make
+# starts, so on a fresh machine they must be read after `make deps` installed libhdf5-dev.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@bash experiments/demo.sh
 
 # The validation study (SPEC section 10): SCALE=small (default) or SCALE=full.
-paper: deps all
+paper: deps
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory data/ml-100k >/dev/null 2>&1 || true
 	@SCALE=$(or $(SCALE),small) T2REC=$(BIN)/t2rec bash paper_configs/run_paper.sh
 
@@ -130,7 +143,7 @@ FUZZ_TARGETS := fuzz_config fuzz_movielens fuzz_tsv fuzz_results
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 '-Dtarget_clones(...)=unused' -DH5OUT_NO_PROBE \
-                -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth -Itests/fuzz $(HDF5_CFLAGS)
+                -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth -Itests/fuzz -I$(FUZZ_BUILD)/gen $(HDF5_CFLAGS)
 FUZZ_OBJ     := $(SYNTH_SRC:%.c=$(FUZZ_BUILD)/%.o) $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
 $(FUZZ_BUILD)/src/%.o: src/%.c
@@ -139,6 +152,9 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 $(FUZZ_BUILD)/synth/%.o: synth/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/src/version.o: $(FUZZ_BUILD)/gen/t2rec_version.inc
+$(FUZZ_BUILD)/gen/t2rec_version.inc: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) $@
 $(FUZZ_BUILD)/libt2rec-fuzz.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libt2rec-fuzz.a

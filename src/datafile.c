@@ -12,9 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef T2REC_VERSION
-#define T2REC_VERSION "unknown"
-#endif
+#include "version.h"
 
 typedef struct {
     H5E_auto2_t func;

@@ -15,9 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef T2REC_VERSION
-#define T2REC_VERSION "unknown"
-#endif
+#include "version.h"
 
 const char *const h5out_std_metrics[H5OUT_N_STD_METRICS] = {
     "excess_risk_cold", "excess_risk_warm", "rmse_cold", "rmse_warm", "mae_cold",

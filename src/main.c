@@ -3,6 +3,7 @@
 #include <string.h>
 #include "blas.h"
 #include "commands.h"
+#include "version.h"
 
 typedef struct {
     const char *name;

@@ -7,9 +7,7 @@
 #include "blas.h"
 #include "h5out.h"
 
-#ifndef T2REC_VERSION
-#define T2REC_VERSION "unknown"
-#endif
+#include "version.h"
 #ifndef T2REC_CC
 #define T2REC_CC "unknown"
 #endif
