@@ -31,7 +31,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
-.PHONY: FORCE all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
+.PHONY: FORCE fresh-check all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
 
 all: $(BIN)/t2rec
 
@@ -112,6 +112,11 @@ paper: deps
 docs: all
 	@{ cat docs/configs.intro.md; $(BIN)/t2rec keys --markdown; } > docs/configs.md.tmp && mv docs/configs.md.tmp docs/configs.md
 	@echo "wrote docs/configs.md"
+
+# The README's first command on a brand-new Debian bookworm (mmdebstrap chroot; needs root):
+# `make demo` there must work the first time. FRESH_TEST=1 also runs `make test` there.
+fresh-check:
+	@bash tests/fresh_machine.sh
 
 # Figures of every results file in results/.
 plots: all

@@ -53,6 +53,17 @@ double metric_precision_at_k(const ds_split *s, const double *pred, double thres
 double metric_recall_at_k(const ds_split *s, const double *pred, double threshold, int k);
 double metric_map_at_k(const ds_split *s, const double *pred, double threshold, int k);
 
+/* Ranking over the whole catalogue (real data, metrics_catalog.c): each test user with a
+ * relevant test item (rating >= threshold) ranks every item outside their train and valid
+ * pairs; precision/recall/MAP/NDCG@k are means over those users (n_users of them; 0 = none).
+ * 0, or -1 on allocation failure. */
+typedef struct {
+    double precision, recall, map, ndcg;
+    long n_users;
+} catalog_rank;
+int metrics_catalog_rank(const est_method *m, const void *model, const ds_data *d,
+                         const ds_split *test, double threshold, int k, catalog_rank *out);
+
 /* All SPEC section 6 metrics of a trained model on d, with the names of SPEC section 7
  * (excess_risk_cold, ..., regret_at_10 for synthetic data; rmse, mae, precision_at_10,
  * recall_at_10, map_at_10 for real data). Returns 0, -1 on allocation failure.
