@@ -4,6 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The vector unit adam_update uses: 2 avx512f, 1 avx2, 0 scalar. Asked once per optimiser (in
+ * adam_init, no shared state): a function-level static cache here was written by every thread
+ * that trained a model at the same time, a data race. */
+static int simd_level(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 int adam_init(adam_state *a, size_t n, float lr, float weight_decay)
 {
     memset(a, 0, sizeof *a);
@@ -12,6 +25,7 @@ int adam_init(adam_state *a, size_t n, float lr, float weight_decay)
     a->beta2 = 0.999f;
     a->eps = 1e-8f;
     a->weight_decay = weight_decay;
+    a->simd = simd_level();
     a->n = n;
     a->m = calloc(n ? n : 1, sizeof *a->m);
     a->v = calloc(n ? n : 1, sizeof *a->v);
@@ -119,11 +133,7 @@ void adam_update(adam_state *a, float *params, const float *grads, size_t off, s
                    a->beta2, 1.0f - a->beta2, (float)(a->lr / bc1), (float)sqrt(bc2), a->eps};
     float *m = a->m + off, *v = a->v + off;
 #ifdef ADAM_SIMD
-    static int level = -1;   /* 2 avx512f, 1 avx2, 0 scalar (a benign race: same value) */
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
+    int level = a->simd;
     if (level == 2) {
         adam_avx512(params, grads, m, v, n, &c);
         return;

@@ -16,6 +16,7 @@
 typedef struct {
     float lr, beta1, beta2, eps, weight_decay;
     long t;            /* steps taken (adam_begin_step increments it) */
+    int simd;          /* vector unit of adam_update (set by adam_init: 2 avx512f, 1 avx2, 0 none) */
     size_t n;          /* length of the moment buffers */
     float *m, *v;      /* first and second moments, zero at start */
 } adam_state;

@@ -55,11 +55,21 @@ static const param_spec tt_params[] = {
     {"width_scale", PT_REAL, "1.0", 1e-6, 1e6, NULL, "constant of the theory width schedule"},
     {"width_max", PT_INT, "1024", 1, 65536, NULL, "cap of the theory width schedule"},
     {"embed_dim", PT_INT, "8", 1, 4096, NULL, "output dimension p of each tower"},
-    {"lr", PT_REAL, "0.001", 1e-9, 1e9, NULL, "Adam learning rate (absurd values diverge: the cell is recorded failed)"},
-    {"batch", PT_INT, "512", 1, 1 << 20, NULL, "pairs per minibatch"},
-    {"epochs", PT_INT, "100", 1, 1000000, NULL, "maximum number of epochs"},
-    {"patience", PT_INT, "10", 0, 1000000, NULL,
-     "stop after this many epochs without valid improvement (0 = never stop early)"},
+    {"init", PT_ENUM, "torch", 0, 0, "torch|he",
+     "torch: PyTorch's default nn.Linear init, U(+-1/sqrt(fan_in)) weights and biases; he: "
+     "He-uniform weights U(+-sqrt(6/fan_in)), zero biases (makes <f, g> large at the start)"},
+    {"lr", PT_REAL, "0.003", 1e-9, 1e9, NULL, "Adam learning rate (absurd values diverge: the cell is recorded failed)"},
+    {"lr_schedule", PT_ENUM, "cosine", 0, 0, "constant|cosine|plateau",
+     "constant; cosine: lr * (1 + cos(pi e / E)) / 2 at epoch e of the epoch budget E; plateau: "
+     "lr halved after max(1, patience / 2) epochs without valid improvement"},
+    {"batch", PT_INT, "256", 1, 1 << 20, NULL, "pairs per minibatch"},
+    {"epochs", PT_INT, "1000", 1, 1000000, NULL, "largest epoch budget"},
+    {"max_steps", PT_INT, "8000", 0, 1e15, NULL,
+     "budget in Adam steps: the epoch budget is min(epochs, ceil(max_steps / steps per epoch)), "
+     "so small n gets as many optimiser steps as large n (0 = epochs only)"},
+    {"patience", PT_INT, "30", 0, 1000000, NULL,
+     "stop after this many epochs without valid improvement (0 = never stop early); the best "
+     "valid epoch's weights are kept either way"},
     {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
     {"weight_decay", PT_REAL, "0", 0, 1e6, NULL,
      "decoupled (AdamW) weight decay on weight matrices, not biases"},
@@ -75,21 +85,72 @@ static const param_spec tt_params[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-static const char *tt_check_parameter(const kvset *params, const char **bad_key)
+enum { SCHED_PAIRS, SCHED_USER_GROUPED, SCHED_ALTERNATING };
+enum { LR_CONSTANT, LR_COSINE, LR_PLATEAU };
+
+/* The parsed keys of [method.twotower] (liblinear's `parameter`): filled once by tt_parse. */
+typedef struct {
+    int depth, width, width_theory, width_max, embed_dim, batch, epochs, patience;
+    double width_scale, lr, min_delta, weight_decay;
+    long max_steps, max_batches;
+    int init_torch, lr_schedule, center, schedule, ids;
+    const char *schedule_name, *lr_schedule_name;
+} tt_param;
+
+/* NULL when kv is valid (p filled), else a message and *bad_key. */
+static const char *tt_parse(const kvset *kv, tt_param *p, const char **bad_key)
 {
     static _Thread_local char msg[256];
-    const char *bad = param_check_table(tt_params, params, bad_key);
+    const char *bad = param_check_table(tt_params, kv, bad_key);
     if (bad)
         return bad;
-    double lr = kv_real(params, "lr", 0.001), wd = kv_real(params, "weight_decay", 0);
-    if (lr * wd >= 1.0) {
+    const param_spec *T = tt_params;
+    p->depth = (int)param_int(T, kv, "depth");
+    p->width_theory = strcmp(param_str(T, kv, "width"), "theory") == 0;
+    p->width = p->width_theory ? 0 : (int)param_int(T, kv, "width");
+    p->width_scale = param_real(T, kv, "width_scale");
+    p->width_max = (int)param_int(T, kv, "width_max");
+    p->embed_dim = (int)param_int(T, kv, "embed_dim");
+    p->init_torch = strcmp(param_str(T, kv, "init"), "torch") == 0;
+    p->lr = param_real(T, kv, "lr");
+    p->lr_schedule_name = param_str(T, kv, "lr_schedule");
+    p->lr_schedule = !strcmp(p->lr_schedule_name, "cosine")    ? LR_COSINE
+                     : !strcmp(p->lr_schedule_name, "plateau") ? LR_PLATEAU
+                                                               : LR_CONSTANT;
+    p->batch = (int)param_int(T, kv, "batch");
+    p->epochs = (int)param_int(T, kv, "epochs");
+    p->max_steps = param_int(T, kv, "max_steps");
+    p->patience = (int)param_int(T, kv, "patience");
+    p->min_delta = param_real(T, kv, "min_delta");
+    p->weight_decay = param_real(T, kv, "weight_decay");
+    p->center = strcmp(param_str(T, kv, "center"), "yes") == 0;
+    p->schedule_name = param_str(T, kv, "schedule");
+    p->schedule = !strcmp(p->schedule_name, "user_grouped")  ? SCHED_USER_GROUPED
+                  : !strcmp(p->schedule_name, "alternating") ? SCHED_ALTERNATING
+                                                             : SCHED_PAIRS;
+    p->ids = strcmp(param_str(T, kv, "ids"), "yes") == 0;
+    p->max_batches = param_int(T, kv, "max_batches");
+    if (p->lr * p->weight_decay >= 1.0) {
         *bad_key = "weight_decay";
         snprintf(msg, sizeof msg,
                  "lr * weight_decay = %g must be below 1 (decoupled decay multiplies weights by "
-                 "1 - lr * weight_decay each step)", lr * wd);
+                 "1 - lr * weight_decay each step)", p->lr * p->weight_decay);
+        return msg;
+    }
+    if (p->lr_schedule == LR_PLATEAU && p->patience < 2) {
+        *bad_key = "lr_schedule";
+        snprintf(msg, sizeof msg,
+                 "lr_schedule = plateau halves the lr after patience / 2 epochs without "
+                 "improvement: it needs patience >= 2 (patience = %d)", p->patience);
         return msg;
     }
     return NULL;
+}
+
+static const char *tt_check_parameter(const kvset *params, const char **bad_key)
+{
+    tt_param p;
+    return tt_parse(params, &p, bad_key);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -338,28 +399,36 @@ done:
 
 /* ------------------------------------------------------------------------------------------ */
 
-static int theory_width(const est_fit_ctx *ctx, long n, int *width)
+/* A data.* key the runner adds to the method's kvset (not in tt_params): a finite number, or -1. */
+static int data_real(const kvset *kv, const char *key, double *x)
+{
+    const char *v = kv_get(kv, key);
+    char *end;
+    if (!v)
+        return -1;
+    *x = strtod(v, &end);
+    return end != v && *end == '\0' && isfinite(*x) ? 0 : -1;
+}
+
+static int theory_width(const est_fit_ctx *ctx, const tt_param *p, long n, int *width)
 {
     const kvset *kv = ctx->params;
-    const char *su = kv_get(kv, "data.user_intrinsic_dim"), *si = kv_get(kv, "data.item_intrinsic_dim");
-    const char *sb = kv_get(kv, "data.beta");
-    if (!su || !si || !sb) {
+    double du, di, beta;
+    if (data_real(kv, "data.user_intrinsic_dim", &du) || data_real(kv, "data.item_intrinsic_dim", &di) ||
+        data_real(kv, "data.beta", &beta)) {
         snprintf(ctx->err, ctx->errlen,
                  "width = theory needs the data keys user_intrinsic_dim, item_intrinsic_dim and "
                  "beta (passed as data.*), which this run does not provide");
         return -1;
     }
-    double du = kv_real(kv, "data.user_intrinsic_dim", NAN), di = kv_real(kv, "data.item_intrinsic_dim", NAN);
-    double beta = kv_real(kv, "data.beta", NAN);
     double dd = du > di ? du : di;
     if (!(dd > 0) || !(beta > 0)) {
         snprintf(ctx->err, ctx->errlen, "width = theory: bad intrinsic dim (%g) or beta (%g)", dd, beta);
         return -1;
     }
-    double w = ceil(kv_real(kv, "width_scale", 1.0) * pow((double)n, dd / (2.0 * beta + dd)));
-    long wmax = kv_int(kv, "width_max", 1024);
-    if (w > (double)wmax)
-        w = (double)wmax;
+    double w = ceil(p->width_scale * pow((double)n, dd / (2.0 * beta + dd)));
+    if (w > (double)p->width_max)
+        w = (double)p->width_max;
     *width = w < 1 ? 1 : (int)w;
     return 0;
 }
@@ -489,13 +558,11 @@ static void phase_run(void *p)
     }
 }
 
-enum { SCHED_PAIRS, SCHED_USER_GROUPED, SCHED_ALTERNATING };
-
 static void *tt_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
-    const kvset *kv = ctx->params;
-    const char *bad = NULL, *msg = tt_check_parameter(kv, &bad);
+    tt_param prm;
+    const char *bad = NULL, *msg = tt_parse(ctx->params, &prm, &bad);
     if (msg) {
         snprintf(ctx->err, ctx->errlen, "%s: %s", bad, msg);
         return NULL;
@@ -510,23 +577,14 @@ static void *tt_train(const est_fit_ctx *ctx)
                  d->user_dim, d->item_dim);
         return NULL;
     }
-    int depth = (int)kv_int(kv, "depth", 3), P = (int)kv_int(kv, "embed_dim", 8);
-    int B = (int)kv_int(kv, "batch", 512), epochs = (int)kv_int(kv, "epochs", 100);
-    int patience = (int)kv_int(kv, "patience", 10);
-    double lr = kv_real(kv, "lr", 0.001), wd = kv_real(kv, "weight_decay", 0.0);
-    double min_delta = kv_real(kv, "min_delta", 0.0);
-    int center = strcmp(kv_str(kv, "center", "yes"), "yes") == 0;
-    const char *sched_s = kv_str(kv, "schedule", "pairs");
-    int sched = !strcmp(sched_s, "user_grouped") ? SCHED_USER_GROUPED
-                : !strcmp(sched_s, "alternating") ? SCHED_ALTERNATING : SCHED_PAIRS;
-    long max_batches = kv_int(kv, "max_batches", 0);
-    int width;
-    const char *ws = kv_str(kv, "width", "128");
-    if (strcmp(ws, "theory") == 0) {
-        if (theory_width(ctx, n, &width) != 0)
-            return NULL;
-    } else
-        width = (int)kv_int(kv, "width", 128);
+    int depth = prm.depth, P = prm.embed_dim, B = prm.batch, patience = prm.patience;
+    double lr = prm.lr, wd = prm.weight_decay, min_delta = prm.min_delta;
+    int center = prm.center, sched = prm.schedule;
+    const char *sched_s = prm.schedule_name;
+    long max_batches = prm.max_batches;
+    int width = prm.width;
+    if (prm.width_theory && theory_width(ctx, &prm, n, &width) != 0)
+        return NULL;
     if (B > n)
         B = (int)n;
     int threads = ctx->threads > 0 ? ctx->threads : blas_threads();
@@ -534,7 +592,7 @@ static void *tt_train(const est_fit_ctx *ctx)
 
     double t0 = now_seconds(), train_s = 0.0, eval_s = 0.0;
     int cu = d->user_dim, ci = d->item_dim;
-    int ids = !strcmp(kv_str(kv, "ids", "no"), "yes");
+    int ids = prm.ids;
     if (ids && (d->n_users > TT_MAX_IDS || d->n_items > TT_MAX_IDS)) {
         snprintf(ctx->err, ctx->errlen, "ids = yes takes at most %d users and items (one-hot inputs); "
                  "this dataset has %d and %d", TT_MAX_IDS, d->n_users, d->n_items);
@@ -636,7 +694,10 @@ static void *tt_train(const est_fit_ctx *ctx)
             goto done;
     }
     gsl_rng_set(r, (unsigned long)ctx->seed);
-    nn_twotower_init_he(m->net, r);
+    if (prm.init_torch)
+        nn_twotower_init_torch(m->net, r, 1.0);
+    else
+        nn_twotower_init_he(m->net, r);
     memcpy(best, m->net->params, m->net->n_params * sizeof *best);
     for (long k = 0; k < n; k++)
         idx[k] = k;
@@ -648,10 +709,23 @@ static void *tt_train(const est_fit_ctx *ctx)
     est_curves *cv = ctx->curves;
     est_early early;
     est_early_init(&early, patience, min_delta, d->valid.n > 0);
+    /* the epoch budget: enough passes for max_steps Adam steps, at most `epochs` */
+    long spe = (n + B - 1) / B;
+    if (max_batches > 0 && spe > max_batches)
+        spe = max_batches;
+    int epochs = prm.epochs;
+    if (prm.max_steps > 0 && (prm.max_steps + spe - 1) / spe < epochs)
+        epochs = (int)((prm.max_steps + spe - 1) / spe);
+    int plateau_wait = patience / 2 > 1 ? patience / 2 : 1, plateau_since = 0;
+    double lr_now = lr;
+    snprintf(cv->stopped_by, sizeof cv->stopped_by, "cap");
     int epoch;
     long bno_u = 0, bno_i = 0;
     float *XU = nn_twotower_user_x(m->net), *XI = nn_twotower_item_x(m->net);
     for (epoch = 1; epoch <= epochs; epoch++) {
+        if (prm.lr_schedule == LR_COSINE)   /* CosineAnnealingLR(T_max = epochs), per epoch */
+            lr_now = lr * 0.5 * (1.0 + cos(M_PI * (double)(epoch - 1) / (double)epochs));
+        m->net->adam.lr = (float)lr_now;
         double te0 = now_seconds();
         double sum = 0.0;
         long done_pairs = 0;
@@ -676,6 +750,7 @@ static void *tt_train(const est_fit_ctx *ctx)
             }
             if (ju.bad || ji.bad) {
                 snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
                 goto done;
             }
             sum = 0.5 * (ju.loss_sum + ji.loss_sum);
@@ -714,6 +789,7 @@ static void *tt_train(const est_fit_ctx *ctx)
                 double loss = nn_twotower_step(m->net, nu, ni, Bc, pu, pi, y);
                 if (!isfinite(loss)) {
                     snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                    snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
                     goto done;
                 }
                 sum += loss * Bc;
@@ -738,20 +814,30 @@ static void *tt_train(const est_fit_ctx *ctx)
         }
         cv->epochs_run = epoch;
         int es = est_early_step(&early, epoch, vr, ctx->err, ctx->errlen);
-        if (es == EST_EARLY_NONFINITE)
+        if (es == EST_EARLY_NONFINITE) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
             goto done;
-        if (es == EST_EARLY_BEST)
+        }
+        if (es == EST_EARLY_BEST) {
             memcpy(best, m->net->params, m->net->n_params * sizeof *best);
-        else if (es == EST_EARLY_STOP)
+            plateau_since = 0;
+        } else if (es == EST_EARLY_STOP) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "patience");
             break;
+        } else if (prm.lr_schedule == LR_PLATEAU && ++plateau_since >= plateau_wait) {
+            lr_now *= 0.5;   /* ReduceLROnPlateau(factor 0.5, patience / 2) */
+            plateau_since = 0;
+        }
     }
     if (d->valid.n > 0)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);
     cv->best_epoch = early.best_epoch;
     snprintf(cv->note, sizeof cv->note,
-             "width=%d depth=%d embed_dim=%d params=%zu batch=%d weight_decay=adamw(decoupled,weights only) "
+             "width=%d depth=%d embed_dim=%d params=%zu batch=%d init=%s lr_schedule=%s "
+             "epoch_budget=%d weight_decay=adamw(decoupled,weights only) "
              "schedule=%s threads=%d train_s=%.3f eval_s=%.3f",
-             width, depth, P, m->net->n_params, B, sched_s, threads >= 2 ? 2 : 1, train_s, eval_s);
+             width, depth, P, m->net->n_params, B, prm.init_torch ? "torch" : "he",
+             prm.lr_schedule_name, epochs, sched_s, threads >= 2 ? 2 : 1, train_s, eval_s);
     ok = 1;
 done:
     if (m && m->net)

@@ -295,9 +295,9 @@ nn_twotower *nn_twotower_new(int user_dim, int item_dim, int depth, int width, i
     }
     if (!bad && adam_init(&m->adam, m->n_params, lr, weight_decay) != 0)
         bad = 1;
-    if (bad) {
-        nn_twotower_free(m);
+    if (bad) {   /* the message first: m is freed below */
         snprintf(err, errlen, "out of memory (two-tower with %zu parameters)", m->n_params);
+        nn_twotower_free(m);
         return NULL;
     }
     return m;
@@ -332,6 +332,25 @@ void nn_twotower_init_he(nn_twotower *m, gsl_rng *r)
             for (size_t k = 0; k < nw; k++)
                 t->W[l][k] = (float)(a * (2.0 * gsl_rng_uniform(r) - 1.0));
             memset(t->b[l], 0, (size_t)t->dim[l + 1] * sizeof(float));
+        }
+    }
+    adam_reset(&m->adam);
+    m->side_t[0] = m->side_t[1] = 0;
+}
+
+void nn_twotower_init_torch(nn_twotower *m, gsl_rng *r, double out_scale)
+{
+    for (int s = 0; s < 2; s++) {
+        nn_tower *t = &m->tower[s];
+        for (int l = 0; l < t->n_layers; l++) {
+            size_t nw = (size_t)t->dim[l + 1] * t->dim[l];
+            double a = 1.0 / sqrt((double)t->dim[l]);   /* kaiming_uniform(a = sqrt(5)) bound */
+            if (l == t->n_layers - 1)
+                a *= out_scale;
+            for (size_t k = 0; k < nw; k++)
+                t->W[l][k] = (float)(a * (2.0 * gsl_rng_uniform(r) - 1.0));
+            for (int k = 0; k < t->dim[l + 1]; k++)
+                t->b[l][k] = (float)(a * (2.0 * gsl_rng_uniform(r) - 1.0));
         }
     }
     adam_reset(&m->adam);

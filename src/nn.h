@@ -106,6 +106,12 @@ void nn_twotower_free(nn_twotower *m);
  * 2 / fan_in, drawn in layout order; b = 0; resets Adam. (Uniform, not Gaussian: gsl_randist.h
  * cannot be included next to OpenBLAS's cblas.h, and only the variance matters for He.) */
 void nn_twotower_init_he(nn_twotower *m, gsl_rng *r);
+/* PyTorch's default nn.Linear initialisation (kaiming_uniform(a = sqrt(5))): every weight and
+ * bias of a layer with fan_in inputs ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the output layer's
+ * scaled by out_scale; drawn layer by layer in layout order (W then b); resets Adam. The weights
+ * have variance 1 / (3 fan_in), a sixth of He's, so the initial <f, g> is small against ratings
+ * of sd ~1 (docs/theory.md, "Initialisation and training budget"). */
+void nn_twotower_init_torch(nn_twotower *m, gsl_rng *r, double out_scale);
 /* Inputs of the distinct users / items of the next batch: (max_rows, user_dim) / (.., item_dim). */
 static inline float *nn_twotower_user_x(nn_twotower *m) { return m->tower[0].x; }
 static inline float *nn_twotower_item_x(nn_twotower *m) { return m->tower[1].x; }

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""twotower_full_ref.py — a full-training PyTorch two-tower: the accuracy t2rec's defaults must reach.
+
+Usage: /usr/bin/python3 tests/reference/twotower_full_ref.py DATA.h5 [--depth 2 --width 64
+       --embed-dim 8 --batch 256 --lr 3e-3 --epochs 200 --patience 30 --seed 1 --threads 1]
+
+DATA.h5 is a dataset written by `t2rec gen CONFIG --cell K -o DATA.h5` (docs/results-format.md).
+Written independently of t2rec's training loop, the way a PyTorch user would train this model:
+  - inputs standardised with the mean and sd of the users (items) that appear in the training
+    split; ratings centred on the mean training rating (t2rec's center = yes);
+  - towers of `depth` torch.nn.Linear + ReLU layers of `width` units and a final nn.Linear to
+    embed_dim, with PyTorch's DEFAULT initialisation (kaiming_uniform(a = sqrt(5)) for weights,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for biases) drawn from torch.manual_seed(seed);
+  - prediction mu + <f(x_u), g(x_i)>, mean squared error, torch.optim.Adam(lr), minibatches of
+    `batch` pairs reshuffled every epoch;
+  - the learning rate decays by cosine annealing over `epochs` epochs (CosineAnnealingLR,
+    stepped once per epoch);
+  - after every epoch the valid RMSE; the weights of the best valid epoch are kept; training
+    stops after `patience` epochs without a new best (0 = never).
+Prints one JSON object: epochs_run, best_epoch, valid_rmse / test_excess per epoch, and
+final_test_excess = the test_cold excess risk mean((prediction - R*)^2) of the kept weights.
+"""
+import argparse
+import copy
+import json
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+
+
+def tower(in_dim, depth, width, out_dim):
+    layers, d = [], in_dim
+    for _ in range(depth):
+        layers += [torch.nn.Linear(d, width), torch.nn.ReLU()]
+        d = width
+    layers.append(torch.nn.Linear(d, out_dim))
+    return torch.nn.Sequential(*layers)
+
+
+def standardise(x, ents):
+    e = np.unique(ents)
+    mean, sd = x[e].mean(axis=0), x[e].std(axis=0)
+    sd[~(sd > 1e-12)] = 1.0
+    return torch.from_numpy(((x - mean) / sd).astype(np.float32))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data")
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--embed-dim", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--patience", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+
+    with h5py.File(a.data, "r") as f:
+        ux, ix = f["users/x"][...], f["items/x"][...]
+        sp = {k: {c: f["splits/%s/%s" % (k, c)][...] for c in ("user", "item", "rating", "oracle")}
+              for k in ("train", "valid", "test_cold")}
+    tr = sp["train"]
+    XU, XI = standardise(ux, tr["user"]), standardise(ix, tr["item"])
+    mu = float(tr["rating"].mean())
+    tu = torch.from_numpy(tr["user"].astype(np.int64))
+    ti = torch.from_numpy(tr["item"].astype(np.int64))
+    ty = torch.from_numpy((tr["rating"] - mu).astype(np.float32))
+    n = tu.shape[0]
+
+    fu = tower(XU.shape[1], a.depth, a.width, a.embed_dim)
+    gi = tower(XI.shape[1], a.depth, a.width, a.embed_dim)
+    params = list(fu.parameters()) + list(gi.parameters())
+    opt = torch.optim.Adam(params, lr=a.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
+
+    def predict(s):
+        with torch.no_grad():
+            u = torch.from_numpy(s["user"].astype(np.int64))
+            i = torch.from_numpy(s["item"].astype(np.int64))
+            return (fu(XU[u]) * gi(XI[i])).sum(dim=1).double().numpy() + mu
+
+    def excess():
+        return float(np.mean((predict(sp["test_cold"]) - sp["test_cold"]["oracle"]) ** 2))
+
+    t0 = time.perf_counter()
+    vr, te = [], []
+    best, best_state, since = np.inf, None, 0
+    init_valid = float(np.sqrt(np.mean((predict(sp["valid"]) - sp["valid"]["rating"]) ** 2)))
+    for ep in range(a.epochs):
+        perm = torch.randperm(n)
+        for s in range(0, n, a.batch):
+            b = perm[s:s + a.batch]
+            opt.zero_grad()
+            pred = (fu(XU[tu[b]]) * gi(XI[ti[b]])).sum(dim=1)
+            loss = ((pred - ty[b]) ** 2).mean()
+            loss.backward()
+            opt.step()
+        sched.step()
+        v = float(np.sqrt(np.mean((predict(sp["valid"]) - sp["valid"]["rating"]) ** 2)))
+        vr.append(v)
+        te.append(excess())
+        if v < best:
+            best, since = v, 0
+            best_state = (copy.deepcopy(fu.state_dict()), copy.deepcopy(gi.state_dict()))
+        else:
+            since += 1
+            if a.patience > 0 and since >= a.patience:
+                break
+    fu.load_state_dict(best_state[0])
+    gi.load_state_dict(best_state[1])
+    print(json.dumps({
+        "impl": "pytorch-full", "n_train": int(n), "seed": a.seed, "lr": a.lr, "batch": a.batch,
+        "epochs": a.epochs, "patience": a.patience, "epochs_run": len(vr),
+        "best_epoch": int(np.argmin(vr)) + 1, "init_valid_rmse": init_valid,
+        "valid_rmse": vr, "test_excess": te, "final_valid_rmse": best,
+        "final_test_excess": excess(), "seconds": time.perf_counter() - t0}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
