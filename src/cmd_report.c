@@ -1,5 +1,5 @@
 /* cmd_report.c — `t2rec report RESULTS.h5 [--csv]`: slope tables with 95% CIs vs theory,
- * and a table of mean metrics with 95% CIs per group. */
+ * differences of slopes, the table of mean metrics per group, and the list of failed cells. */
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
@@ -10,25 +10,58 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: t2rec report RESULTS.h5 [--csv] [--metric NAME] [--means]\n\n"
+        "usage: t2rec report RESULTS.h5 [--csv] [--metric NAME] [--diff KEY=A,B] [--means] [--failed]\n\n"
         "Per group (method and every config key that varies in the file, except n_obs and the\n"
-        "replicate), fit log(error) = a + b log(n_obs) by least squares over the replicate-level\n"
-        "points and print b with its 95%% CI next to the theory slope -2 beta / (2 beta + d),\n"
-        "d = max(d_u, d_i); the same for error / log^2(n_obs). Failed cells are left out and\n"
-        "counted. Groups with fewer than 3 n_obs levels are reported as 'too few points';\n"
-        "groups whose error at the largest n_obs is still >= 0.9 of the baseline method's (or\n"
-        "of Var R* = 1) as 'not yet learning'. Neither is fitted.\n\n"
-        "  --metric NAME   error to fit (default excess_risk_cold)\n"
-        "  --csv           the slope table as CSV (columns: method, the varying keys, metric,\n"
-        "                  n_points, n_levels, n_failed, slope, slope_ci_low, slope_ci_high,\n"
-        "                  slope_log2, ..., theory_slope, error_at_max_n, status)\n"
-        "  --means         the table of mean metrics per group (and n_obs) with 95%% CIs instead\n");
+        "replicate), fit log(error) = a + b log(n_obs) by least squares SEPARATELY FOR EACH\n"
+        "REPLICATE (the cells of one replicate index and data seed share the truth, the test set\n"
+        "and the entities, so their points are not independent). The group's slope is the mean of\n"
+        "its R replicate slopes; its 95%% CI is mean +- t(0.975, R - 1) * sd / sqrt(R) over the\n"
+        "replicate slopes (column R). The same for error / log^2(n_obs). Printed next to the\n"
+        "theory slope -2 beta / (2 beta + d), d = max(d_u, d_i). A replicate needs 3 n_obs levels\n"
+        "to get a slope; failed cells are left out and counted.\n\n"
+        "Status (only 'fitted' and 'one replicate' print a slope; 'one replicate' has no CI):\n"
+        "  fitted               slope and CI as above\n"
+        "  one replicate        a single replicate has a slope: no CI\n"
+        "  too few points       fewer than 3 n_obs levels, or no replicate with 3 levels\n"
+        "  not yet learning     error at the largest n_obs >= 0.9 of the baseline method's (or of\n"
+        "                       Var R* = 1): a line through a flat curve is no rate\n"
+        "  budget-limited       some cell stopped at the epoch cap while still improving\n"
+        "                       (stopped_by = cap; the count is shown): the curve measures the\n"
+        "                       budget, not the estimator. Raise the budget and rerun.\n"
+        "  no cold predictions  mf, baseline, autorec on a test_cold metric: they use no\n"
+        "                       covariates and predict the mean for unseen users and items\n"
+        "  no n_obs axis        n_obs does not vary in the file\n\n"
+        "  --metric NAME   error to fit (default excess_risk_cold); a name no cell has exits 2\n"
+        "                  and lists the metrics of the file\n"
+        "  --csv           CSV output (slope table columns: method, the varying keys, metric,\n"
+        "                  n_points, n_levels, n_replicates, n_failed, n_capped, slope,\n"
+        "                  slope_ci_low, slope_ci_high, slope_log2, slope_log2_ci_low,\n"
+        "                  slope_log2_ci_high, theory_slope, error_at_max_n, status)\n"
+        "  --diff KEY=A,B  the difference slope(KEY=A) - slope(KEY=B) with a 95%% CI for every\n"
+        "                  two groups that differ only in KEY (keys zipped with KEY move with it),\n"
+        "                  e.g. --diff user_intrinsic_dim=2,4 or --diff method=twotower,mf.\n"
+        "                  Paired when both groups have the same replicates (same replicate index\n"
+        "                  and data seed, as cells of one experiment do): the mean and t(R - 1)\n"
+        "                  interval of the per-replicate differences; otherwise Welch's interval.\n"
+        "                  Only groups that print a slope with a CI get a difference.\n"
+        "  --means         the table of mean metrics per group (and n_obs) with 95%% CIs instead\n"
+        "  --failed        list the failed cells: key, method, the varying keys, replicate, reason\n");
+}
+
+/* Does any record carry a metric? (a file whose cells all failed has none: its table still
+ * shows the groups and their failed counts) */
+static int any_metric(const cell_record *recs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (recs[i].metrics.n > 0)
+            return 1;
+    return 0;
 }
 
 int cmd_report(int argc, char **argv)
 {
-    const char *path = NULL, *metric = "excess_risk_cold";
-    int csv = 0, means = 0;
+    const char *path = NULL, *metric = "excess_risk_cold", *diff = NULL;
+    int csv = 0, means = 0, failed = 0, metric_given = 0;
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             usage(stdout);
@@ -37,8 +70,13 @@ int cmd_report(int argc, char **argv)
             csv = 1;
         else if (!strcmp(argv[k], "--means"))
             means = 1;
-        else if (!strcmp(argv[k], "--metric") && k + 1 < argc)
+        else if (!strcmp(argv[k], "--failed"))
+            failed = 1;
+        else if (!strcmp(argv[k], "--metric") && k + 1 < argc) {
             metric = argv[++k];
+            metric_given = 1;
+        } else if (!strcmp(argv[k], "--diff") && k + 1 < argc)
+            diff = argv[++k];
         else if (argv[k][0] == '-') {
             fprintf(stderr, "t2rec report: unknown option '%s' (t2rec report --help)\n", argv[k]);
             return 2;
@@ -53,7 +91,11 @@ int cmd_report(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char err[1024];
+    if (means + failed + (diff != NULL) > 1) {
+        fprintf(stderr, "t2rec report: --means, --failed and --diff are separate tables: give one\n");
+        return 2;
+    }
+    char err[2048];
     cell_record *recs = NULL;
     int n = 0;
     if (h5out_read(path, &recs, &n, err, sizeof err) != 0) {
@@ -61,14 +103,39 @@ int cmd_report(int argc, char **argv)
         return 2;
     }
     int rc = 0;
-    if (means) {
+    if (failed) {
+        if (report_print_failed(stdout, recs, n, csv) != 0) {
+            fprintf(stderr, "t2rec report: out of memory\n");
+            rc = 1;
+        }
+    } else if (means) {
         if (summary_print(csv ? NULL : stdout, csv ? stdout : NULL, recs, n) != 0)
             rc = 1;
+    } else if ((metric_given || any_metric(recs, n)) && report_check_metric(recs, n, metric, err, sizeof err) != 0) {
+        fprintf(stderr, "t2rec report: %s: %s%s\n", path, err, metric_given ? "" : " (choose one with --metric)");
+        rc = 2;
     } else {
         report r;
         if (report_build(recs, n, metric, &r) != 0) {
             fprintf(stderr, "t2rec report: out of memory\n");
             rc = 1;
+        } else if (diff) {
+            report_diff d;
+            int drc = report_diff_build(&r, diff, &d, err, sizeof err);
+            if (drc == -1) {
+                fprintf(stderr, "t2rec report: %s: %s\n", path, err);
+                rc = 2;
+            } else if (drc != 0) {
+                fprintf(stderr, "t2rec report: out of memory\n");
+                rc = 1;
+            } else {
+                if (csv)
+                    report_diff_print_csv(stdout, &r, &d);
+                else
+                    report_diff_print(stdout, &r, &d);
+                report_diff_free(&d);
+            }
+            report_free(&r);
         } else {
             if (csv)
                 report_print_csv(stdout, &r);
