@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "h5out.h"
 #include "plot.h"
+#include "report.h"
 
 static void usage(FILE *f)
 {
@@ -17,9 +18,14 @@ static void usage(FILE *f)
         "group: mean over replicates, 95%% t-interval band, the theory slope dashed, the fitted\n"
         "slope with its CI in the key; every method of the file on the same axes) and\n"
         "PREFIX_learning (valid RMSE and test_cold excess risk per epoch). Failed cells are\n"
-        "left out and counted. PREFIX is the results file's name without .h5.\n\n"
+        "left out and counted. The fitted slope is the mean of the per-replicate slopes with a\n"
+        "95%% t-interval over the R replicates (as `t2rec report`); groups the report does not\n"
+        "fit say why in the key, and groups with cells stopped at the epoch cap are marked\n"
+        "BUDGET-LIMITED (no rate shown; also noted on stdout). PREFIX is the results file's name\n"
+        "without .h5.\n\n"
         "  -o DIR         output folder (default plots/out)\n"
-        "  --metric NAME  error on the y axis (default excess_risk_cold)\n"
+        "  --metric NAME  error on the y axis (default excess_risk_cold); a name no cell has\n"
+        "                 exits 2 and lists the metrics of the file\n"
         "  --no-render    write the .dat and .gp files only\n");
 }
 
@@ -62,6 +68,15 @@ int cmd_plot(int argc, char **argv)
     int n = 0;
     if (h5out_read(path, &recs, &n, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec plot: %s\n", err);
+        return 2;
+    }
+    int any = 0;
+    for (int i = 0; i < n && !any; i++)
+        any = recs[i].metrics.n > 0;
+    if ((o.metric || any) &&
+        report_check_metric(recs, n, o.metric ? o.metric : "excess_risk_cold", err, sizeof err) != 0) {
+        fprintf(stderr, "t2rec plot: %s: %s%s\n", path, err, o.metric ? "" : " (choose one with --metric)");
+        h5out_free_records(recs, n);
         return 2;
     }
     /* an output folder that cannot be made or written is bad input (exit 2), like run's -o */

@@ -83,6 +83,11 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
     }
     int nplotted = 0, maxrep = 0, minrep = 1 << 30;
     int *which = malloc((size_t)(r->ngroups + 1) * sizeof *which);
+    if (!which) {
+        fclose(d);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < r->ngroups; i++) {
         const report_group *g = &r->groups[i];
         int pos = 0;
@@ -167,19 +172,26 @@ static int plot_convergence(const report *r, const plot_opts *o, const char *tit
             snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
         fprintf(gp, "set title \"Convergence%s\\n{/*0.8 line: geometric mean over %s; band: 95%% "
                     "t-interval of the mean log error; dashed: theory slope -2{/Symbol b}/(2{/Symbol b}+d) "
-                    "(two-tower), through its first point%s}\"\n",
-                title_extra, reps, r->n_failed_total ? "; failed cells left out" : "");
+                    "(two-tower), through its first point}\\n{/*0.8 key: slope = mean of the R per-replicate "
+                    "slopes, 95%% t-interval with R-1 df%s%s}\"\n",
+                title_extra, reps, r->n_failed_total ? "; failed cells left out" : "",
+                r->n_budget_limited ? "; BUDGET-LIMITED groups stopped at the epoch cap" : "");
         fprintf(gp, "plot ");
         for (int k = 0; k < nplotted; k++) {
             const report_group *g = &r->groups[which[k]];
             char label[600], lab[700];
             gq(g->label, label, sizeof label);
             if (!strcmp(g->status, "fitted"))
-                snprintf(lab, sizeof lab, "%s: slope %.2f [%.2f, %.2f]%s", label, g->slope, g->slope_lo,
-                         g->slope_hi, "");
+                snprintf(lab, sizeof lab, "%s: slope %.2f [%.2f, %.2f] (R=%d)", label, g->slope, g->slope_lo,
+                         g->slope_hi, g->n_replicates);
+            else if (!strcmp(g->status, "one replicate"))
+                snprintf(lab, sizeof lab, "%s: slope %.2f (one replicate, no CI)", label, g->slope);
+            else if (!strcmp(g->status, "budget-limited"))
+                snprintf(lab, sizeof lab, "%s: BUDGET-LIMITED, %d of %d cells stopped at the epoch cap: no rate",
+                         label, g->n_capped, g->n_cells);
             else
                 snprintf(lab, sizeof lab, "%s: %s", label, g->status);
-            if (isfinite(g->theory_slope) && !strcmp(g->status, "fitted") && !strcmp(g->method, "twotower")) {
+            if (isfinite(g->theory_slope) && report_has_slope(g) && !strcmp(g->method, "twotower")) {
                 size_t at = strlen(lab);
                 snprintf(lab + at, sizeof lab - at, ", theory %.2f", g->theory_slope);
             }
@@ -352,6 +364,10 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
         rc = -1;
     if (r.n_failed_total)
         printf("note: %d failed cells left out of the figures\n", r.n_failed_total);
+    for (int i = 0; i < r.ngroups; i++)
+        if (!strcmp(r.groups[i].status, "budget-limited"))
+            printf("note: %s: budget-limited, %d of %d cells stopped at the epoch cap while still "
+                   "improving (no rate shown)\n", r.groups[i].label, r.groups[i].n_capped, r.groups[i].n_cells);
     report_free(&r);
     return rc;
 }
