@@ -58,14 +58,41 @@ static const param_spec ar_params[] = {
      "vectors (items or users) per minibatch; 0 = full batch (one Adam step per epoch)"},
     {"epochs", PT_INT, "1000", 1, 1000000, NULL, "maximum number of epochs"},
     {"patience", PT_INT, "20", 0, 1000000, NULL,
-     "stop after this many epochs without valid improvement (0 = never stop early)"},
+     "stop after this many epochs without valid improvement (0 = never stop early); the best "
+     "valid epoch's weights are kept either way"},
     {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
+/* The parsed keys of [method.autorec] (liblinear's `parameter`): filled once by ar_parse. */
+typedef struct {
+    int side;                /* 0 item (I-AutoRec), 1 user (U-AutoRec) */
+    int hidden, batch, epochs, patience;
+    double reg, lr, min_delta;
+} ar_param;
+
+/* NULL when kv is valid (p filled), else a message and *bad_key. */
+static const char *ar_parse(const kvset *kv, ar_param *p, const char **bad_key)
+{
+    const char *bad = param_check_table(ar_params, kv, bad_key);
+    if (bad)
+        return bad;
+    const param_spec *T = ar_params;
+    p->side = strcmp(param_str(T, kv, "side"), "user") == 0;
+    p->hidden = (int)param_int(T, kv, "hidden");
+    p->reg = param_real(T, kv, "reg");
+    p->lr = param_real(T, kv, "lr");
+    p->batch = (int)param_int(T, kv, "batch");
+    p->epochs = (int)param_int(T, kv, "epochs");
+    p->patience = (int)param_int(T, kv, "patience");
+    p->min_delta = param_real(T, kv, "min_delta");
+    return NULL;
+}
+
 static const char *ar_check_parameter(const kvset *params, const char **bad_key)
 {
-    return param_check_table(ar_params, params, bad_key);
+    ar_param p;
+    return ar_parse(params, &p, bad_key);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -225,8 +252,8 @@ static long count_fallback(const ar_model *m, const ds_split *s)
 static void *ar_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
-    const kvset *kv = ctx->params;
-    const char *bad = NULL, *msg = ar_check_parameter(kv, &bad);
+    ar_param prm;
+    const char *bad = NULL, *msg = ar_parse(ctx->params, &prm, &bad);
     if (msg) {
         snprintf(ctx->err, ctx->errlen, "%s: %s", bad, msg);
         return NULL;
@@ -236,11 +263,8 @@ static void *ar_train(const est_fit_ctx *ctx)
         snprintf(ctx->err, ctx->errlen, "empty training split");
         return NULL;
     }
-    int side = strcmp(kv_str(kv, "side", "item"), "user") == 0;
-    int H = (int)kv_int(kv, "hidden", 500), B = (int)kv_int(kv, "batch", 0);
-    int epochs = (int)kv_int(kv, "epochs", 1000), patience = (int)kv_int(kv, "patience", 20);
-    double reg = kv_real(kv, "reg", 100.0), lr = kv_real(kv, "lr", 0.01);
-    double min_delta = kv_real(kv, "min_delta", 0.0);
+    int side = prm.side, H = prm.hidden, B = prm.batch, epochs = prm.epochs;
+    double reg = prm.reg, lr = prm.lr;
 
     double t0 = now_seconds();
     ar_model *m = calloc(1, sizeof *m);
@@ -319,7 +343,8 @@ static void *ar_train(const est_fit_ctx *ctx)
     est_curves *cv = ctx->curves;
     const double reg_scale = reg / (2.0 * (double)N);
     est_early early;
-    est_early_init(&early, patience, min_delta, d->valid.n > 0);
+    est_early_init(&early, prm.patience, prm.min_delta, d->valid.n > 0);
+    snprintf(cv->stopped_by, sizeof cv->stopped_by, "cap");
     for (int epoch = 1; epoch <= epochs; epoch++) {
         gsl_ran_shuffle(r, vecs, (size_t)V, sizeof *vecs);
         double sum = 0.0;
@@ -330,6 +355,7 @@ static void *ar_train(const est_fit_ctx *ctx)
             double loss = nn_autorec_step(m->net, &b, data_scale, reg_scale);
             if (!isfinite(loss)) {
                 snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
                 goto done;
             }
             sum += loss * Bc;
@@ -349,12 +375,16 @@ static void *ar_train(const est_fit_ctx *ctx)
         }
         cv->epochs_run = epoch;
         int es = est_early_step(&early, epoch, vr, ctx->err, ctx->errlen);
-        if (es == EST_EARLY_NONFINITE)
+        if (es == EST_EARLY_NONFINITE) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
             goto done;
+        }
         if (es == EST_EARLY_BEST)
             memcpy(best, m->net->params, m->net->n_params * sizeof *best);
-        else if (es == EST_EARLY_STOP)
+        else if (es == EST_EARLY_STOP) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "patience");
             break;
+        }
     }
     if (d->valid.n > 0)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);

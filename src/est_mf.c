@@ -32,8 +32,9 @@
  * mu + b_i, unseen item -> mu + b_u, both -> mu; curves->n_fallback counts the test_warm +
  * test_cold pairs that did. Predictions are clipped to [rating_min, rating_max] when
  * rating_max > rating_min (real data). Per-epoch curves: train MSE, valid RMSE, test_cold
- * excess risk (synthetic, else NaN), wall seconds. `patience` > 0 stops early on valid RMSE and
- * keeps the best epoch's factors; patience = 0 runs every epoch and keeps the last.
+ * excess risk (synthetic, else NaN), wall seconds. `patience` > 0 stops early on valid RMSE
+ * (est_early, as every method); with or without it the best valid epoch's factors are kept
+ * (patience = 0 runs every epoch). Without a valid split the last epoch is kept.
  *
  * For tests (declared there, no header): mf_get() exposes a model's arrays and
  * mf_als_half_step() runs one ALS half-step on a trained model.
@@ -64,14 +65,48 @@ static const param_spec mf_params[] = {
     {"lr", PT_REAL, "0.005", 1e-12, 1e6, NULL, "SGD learning rate (unused by als)"},
     {"init_sd", PT_REAL, "0.1", 0, 1e6, NULL, "sd of the Gaussian initial factors"},
     {"patience", PT_INT, "0", 0, 1000000, NULL,
-     "stop after this many epochs without valid RMSE improvement and keep the best factors (0 = off: keep the last)"},
+     "stop after this many epochs without valid RMSE improvement (0 = never stop early); the "
+     "best valid epoch's factors are kept either way"},
     {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
+typedef struct {
+    double reg, reg_bias, lr;
+    int scale;                   /* 1: reg_scale = count */
+} mf_hyper;
+
+/* The parsed keys of [method.mf] (liblinear's `parameter`): filled once by mf_parse. */
+typedef struct {
+    int sgd, rank, epochs, patience;
+    double init_sd, min_delta;
+    mf_hyper h;
+} mf_param;
+
+/* NULL when kv is valid (p filled), else a message and *bad_key. */
+static const char *mf_parse(const kvset *kv, mf_param *p, const char **bad_key)
+{
+    const char *bad = param_check_table(mf_params, kv, bad_key);
+    if (bad)
+        return bad;
+    const param_spec *T = mf_params;
+    p->sgd = strcmp(param_str(T, kv, "solver"), "sgd") == 0;
+    p->rank = (int)param_int(T, kv, "rank");
+    p->epochs = (int)param_int(T, kv, "epochs");
+    p->patience = (int)param_int(T, kv, "patience");
+    p->init_sd = param_real(T, kv, "init_sd");
+    p->min_delta = param_real(T, kv, "min_delta");
+    p->h.reg = param_real(T, kv, "reg");
+    p->h.reg_bias = param_real(T, kv, "reg_bias");
+    p->h.lr = param_real(T, kv, "lr");
+    p->h.scale = strcmp(param_str(T, kv, "reg_scale"), "none") != 0;
+    return NULL;
+}
+
 static const char *mf_check_parameter(const kvset *params, const char **bad_key)
 {
-    return param_check_table(mf_params, params, bad_key);
+    mf_param p;
+    return mf_parse(params, &p, bad_key);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -84,10 +119,6 @@ typedef struct {
     long *nu, *ni;               /* training ratings per entity (0 = unseen) */
 } mf_model;
 
-typedef struct {
-    double reg, reg_bias, lr;
-    int scale;                   /* 1: reg_scale = count */
-} mf_hyper;
 
 static void mf_free(void *p)
 {
@@ -310,21 +341,18 @@ out:
     return rc;
 }
 
-static void read_hyper(const kvset *kv, mf_hyper *h)
-{
-    h->reg = kv_real(kv, "reg", 0.05);
-    h->reg_bias = kv_real(kv, "reg_bias", 0.05);
-    h->lr = kv_real(kv, "lr", 0.005);
-    h->scale = strcmp(kv_str(kv, "reg_scale", "count"), "none") != 0;
-}
-
 /* Test hook: one ALS half-step (side 0 users, 1 items) on d's training split with params. */
 int mf_als_half_step(void *model, const ds_data *d, int side, const kvset *params, char *err,
                      size_t errlen)
 {
     mf_model *m = model;
-    mf_hyper h;
-    read_hyper(params, &h);
+    mf_param prm;
+    const char *bad = NULL, *msg = mf_parse(params, &prm, &bad);
+    if (msg) {
+        snprintf(err, errlen, "mf: %s: %s", bad, msg);
+        return -1;
+    }
+    mf_hyper h = prm.h;
     mf_csr c;
     if (csr_build(&c, side ? d->train.item : d->train.user, d->train.n,
                   side ? m->n_items : m->n_users) != 0) {
@@ -380,21 +408,17 @@ static void *mf_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
     const ds_split *tr = &d->train;
-    const kvset *kv = ctx->params;
     double t0 = now_seconds();
-    int sgd = strcmp(kv_str(kv, "solver", "als"), "sgd") == 0;
-    int k = (int)kv_int(kv, "rank", 16);
-    long epochs = kv_int(kv, "epochs", 20);
-    double init_sd = kv_real(kv, "init_sd", 0.1);
-    long patience = kv_int(kv, "patience", 0);
-    double min_delta = kv_real(kv, "min_delta", 0);
-    mf_hyper h;
-    read_hyper(kv, &h);
-    if (k < 1 || epochs < 1 || !(h.reg >= 0) || !(h.reg_bias >= 0) || !(h.lr > 0) ||
-        !(init_sd >= 0) || patience < 0) {
-        snprintf(ctx->err, ctx->errlen, "mf: bad parameters");
+    mf_param prm;
+    const char *bad = NULL, *msg = mf_parse(ctx->params, &prm, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "mf: %s: %s", bad, msg);
         return NULL;
     }
+    int sgd = prm.sgd, k = prm.rank;
+    long epochs = prm.epochs;
+    double init_sd = prm.init_sd;
+    mf_hyper h = prm.h;
     if (tr->n <= 0) {
         snprintf(ctx->err, ctx->errlen, "mf: the training split is empty");
         return NULL;
@@ -437,14 +461,14 @@ static void *mf_train(const est_fit_ctx *ctx)
     } else if (csr_build(&cu, tr->user, tr->n, d->n_users) != 0 ||
                csr_build(&ci, tr->item, tr->n, d->n_items) != 0)
         goto oom;
-    int early = patience > 0 && d->valid.n > 0;
-    if (early && !(best = mf_alloc(d->n_users, d->n_items, k)))
+    int have_valid = d->valid.n > 0;
+    if (have_valid && !(best = mf_alloc(d->n_users, d->n_items, k)))
         goto oom;
 
     est_curves *cv = ctx->curves;
-    double best_rmse = INFINITY;
-    int best_epoch = 0;
-    long since = 0;
+    est_early early;
+    est_early_init(&early, prm.patience, prm.min_delta, have_valid);
+    snprintf(cv->stopped_by, sizeof cv->stopped_by, "cap");
     for (long ep = 1; ep <= epochs; ep++) {
         if (sgd) {
             gsl_ran_shuffle(r, order, (size_t)tr->n, sizeof *order);
@@ -455,40 +479,38 @@ static void *mf_train(const est_fit_ctx *ctx)
         double loss = split_mse(m, &(ds_data){ 0 }, tr, tr->rating);   /* unclipped */
         if (!isfinite(loss)) {
             snprintf(ctx->err, ctx->errlen, "mf: non-finite loss at epoch %ld", ep);
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
             goto done;
         }
-        double vr = sqrt(split_mse(m, d, &d->valid, d->valid.rating));
+        double vr = have_valid ? sqrt(split_mse(m, d, &d->valid, d->valid.rating)) : NAN;
         double te = d->synthetic ? split_mse(m, d, &d->test_cold, d->test_cold.oracle) : NAN;
         if (est_curves_push(cv, loss, vr, te, now_seconds() - t0) != 0)
             goto oom;
         cv->epochs_run = (int)ep;
-        if (!early) {
-            best_epoch = (int)ep;
-            continue;
-        }
-        if (!isfinite(vr)) {
-            snprintf(ctx->err, ctx->errlen, "mf: non-finite valid RMSE at epoch %ld", ep);
+        int es = est_early_step(&early, (int)ep, vr, ctx->err, ctx->errlen);
+        if (es == EST_EARLY_NONFINITE) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
             goto done;
         }
-        if (vr < best_rmse - min_delta) {
-            best_rmse = vr;
-            best_epoch = (int)ep;
-            since = 0;
+        if (es == EST_EARLY_BEST) {
             size_t nU = (size_t)d->n_users, nI = (size_t)d->n_items;
             memcpy(best->bu, m->bu, nU * sizeof *m->bu);
             memcpy(best->bi, m->bi, nI * sizeof *m->bi);
             memcpy(best->P, m->P, nU * k * sizeof *m->P);
             memcpy(best->Q, m->Q, nI * k * sizeof *m->Q);
-        } else if (++since >= patience)
+        } else if (es == EST_EARLY_STOP) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "patience");
             break;
+        }
     }
-    if (early) {   /* keep the best epoch's factors */
+    if (have_valid) {   /* keep the best valid epoch's factors */
         size_t nU = (size_t)d->n_users, nI = (size_t)d->n_items;
         memcpy(m->bu, best->bu, nU * sizeof *m->bu);
         memcpy(m->bi, best->bi, nI * sizeof *m->bi);
         memcpy(m->P, best->P, nU * k * sizeof *m->P);
         memcpy(m->Q, best->Q, nI * k * sizeof *m->Q);
     }
+    int best_epoch = early.best_epoch;
     cv->best_epoch = best_epoch;
     long fbw = count_fallback(m, &d->test_warm), fbc = count_fallback(m, &d->test_cold);
     cv->n_fallback = fbw + fbc;

@@ -1,5 +1,8 @@
 /* test_nn.c — finite-difference gradient checks of the layers in src/nn.c and of the whole
- * two-tower loss, and a check of the AdamW update against its formula in double.
+ * two-tower loss through every function training calls (nn_twotower_step, whose
+ * tower_backward_update fuses backward and AdamW, and the alternating schedule's
+ * nn_twotower_tower_step), a check of the AdamW update against its formula in double, and the
+ * out-of-memory path of a huge network.
  *
  * Each check evaluates the layer's math independently in double precision (naive loops written
  * here), takes central differences of a scalar loss in double (eps 1e-6), and compares them with
@@ -13,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
+#include <sys/resource.h>
 #include <gsl/gsl_rng.h>
 #include "nn.h"
 #include "adam.h"
@@ -290,6 +295,47 @@ static double tt_cb(void *p)
     return L / c->B;
 }
 
+/* Central differences of the double loss tt_cb against the float gradients G (laid out as
+ * net->params) for the towers in sides (bit 0 user, bit 1 item), sampled entries. */
+static void fd_twotower(tt_ctx *c, const float *G, int sides, const char *label, int *checked,
+                        int *nonzero)
+{
+    const nn_twotower *m = c->net;
+    for (int s = 0; s < 2; s++) {
+        if (!(sides >> s & 1))
+            continue;
+        const nn_tower *t = &m->tower[s];
+        for (int l = 0; l < t->n_layers; l++) {
+            for (int wb = 0; wb < 2; wb++) {
+                const float *pp = wb ? t->b[l] : t->W[l];
+                long n = wb ? t->dim[l + 1] : (long)t->dim[l + 1] * t->dim[l];
+                long off = pp - m->params;
+                char what[96];
+                snprintf(what, sizeof what, "%s: %s tower %c%d", label, s ? "item" : "user",
+                         wb ? 'b' : 'W', l);
+                /* sampled entries: up to 12 per tensor, spread over it */
+                long stride = n > 12 ? n / 12 : 1;
+                for (long k = 0; k < n; k += stride) {
+                    double keep = c->theta[off + k];
+                    c->theta[off + k] = keep + EPS;
+                    double lp = tt_cb(c);
+                    c->theta[off + k] = keep - EPS;
+                    double lm = tt_cb(c);
+                    c->theta[off + k] = keep;
+                    double fd = (lp - lm) / (2 * EPS);
+                    assert_grad(G[off + k], fd, 1e-2, what, k);
+                    (*checked)++;
+                    *nonzero += fabs(fd) > 1e-4;
+                }
+            }
+        }
+    }
+}
+
+/* The gradients of every function that computes them: nn_twotower_backward (the reference
+ * path), nn_twotower_step (what schedules pairs / user_grouped train with: tower_backward_update
+ * leaves the gradients at the pre-update parameters in net->grads) and nn_twotower_tower_step
+ * on each side against the other tower's fixed embeddings (the alternating schedule). */
 static void check_twotower(int depth, int width, int P)
 {
     enum { DU = 5, DI = 3, NU = 4, NI = 5, B = 13 };
@@ -307,6 +353,8 @@ static void check_twotower(int depth, int width, int P)
     fill(y, B, -1, 1);
     fill(nn_twotower_user_x(m), NU * DU, -1.5, 1.5);
     fill(nn_twotower_item_x(m), NI * DI, -1.5, 1.5);
+    float *p0 = malloc(sizeof(float) * m->n_params);
+    memcpy(p0, m->params, sizeof(float) * m->n_params);
     double loss = nn_twotower_forward(m, NU, NI, B, pu, pi, y);
     nn_twotower_backward(m, NU, NI, B, pu, pi, y);
 
@@ -317,36 +365,40 @@ static void check_twotower(int depth, int width, int P)
     assert_true(fabs(loss - Ld) <= 1e-5 * fmax(1.0, fabs(Ld)));
 
     int checked = 0, nonzero = 0;
-    for (int s = 0; s < 2; s++) {
-        const nn_tower *t = &m->tower[s];
-        for (int l = 0; l < t->n_layers; l++) {
-            for (int wb = 0; wb < 2; wb++) {
-                const float *g = wb ? t->db[l] : t->dW[l];
-                const float *pp = wb ? t->b[l] : t->W[l];
-                long n = wb ? t->dim[l + 1] : (long)t->dim[l + 1] * t->dim[l];
-                long off = pp - m->params;
-                char what[64];
-                snprintf(what, sizeof what, "%s tower %c%d", s ? "item" : "user", wb ? 'b' : 'W', l);
-                /* sampled entries: up to 12 per tensor, spread over it */
-                long stride = n > 12 ? n / 12 : 1;
-                for (long k = 0; k < n; k += stride) {
-                    double keep = theta[off + k];
-                    theta[off + k] = keep + EPS;
-                    double lp = tt_cb(&c);
-                    theta[off + k] = keep - EPS;
-                    double lm = tt_cb(&c);
-                    theta[off + k] = keep;
-                    double fd = (lp - lm) / (2 * EPS);
-                    assert_grad(g[k], fd, 1e-2, what, k);
-                    checked++;
-                    nonzero += fabs(fd) > 1e-4;
-                }
-            }
-        }
-    }
-    /* the check saw real gradients, not a dead network */
+    fd_twotower(&c, m->grads, 3, "nn_twotower_backward", &checked, &nonzero);
+    /* the checks saw real gradients, not a dead network */
     assert_true(checked >= 4 * (depth + 1));
     assert_true(nonzero >= checked / 2);
+
+    /* nn_twotower_step: same loss, gradients through tower_backward_update, params move */
+    double ls = nn_twotower_step(m, NU, NI, B, pu, pi, y);
+    assert_true(fabs(ls - Ld) <= 1e-5 * fmax(1.0, fabs(Ld)));
+    assert_memory_not_equal(p0, m->params, sizeof(float) * m->n_params);
+    checked = nonzero = 0;
+    fd_twotower(&c, m->grads, 3, "nn_twotower_step", &checked, &nonzero);
+    assert_true(nonzero >= checked / 2);
+
+    /* nn_twotower_tower_step, each side against the other side's embeddings at p0 */
+    int maxd = m->tower[0].max_dim > m->tower[1].max_dim ? m->tower[0].max_dim : m->tower[1].max_dim;
+    float *s1 = malloc(sizeof(float) * 8 * maxd), *s2 = malloc(sizeof(float) * 8 * maxd);
+    float *E = malloc(sizeof(float) * 8 * P);
+    for (int side = 0; side < 2; side++) {
+        memcpy(m->params, p0, sizeof(float) * m->n_params);
+        memset(m->grads, 0, sizeof(float) * m->n_params);
+        const nn_tower *other = &m->tower[1 - side];
+        nn_tower_infer(other, other->x, side ? NU : NI, E, s1, s2);
+        double lt = side ? nn_twotower_tower_step(m, 1, NI, B, pi, E, pu, y)
+                         : nn_twotower_tower_step(m, 0, NU, B, pu, E, pi, y);
+        assert_true(fabs(lt - Ld) <= 1e-5 * fmax(1.0, fabs(Ld)));
+        checked = nonzero = 0;
+        fd_twotower(&c, m->grads, 1 << side, "nn_twotower_tower_step", &checked, &nonzero);
+        assert_true(checked >= 2 * (depth + 1));
+        assert_true(nonzero >= checked / 2);
+    }
+    free(s1);
+    free(s2);
+    free(E);
+    free(p0);
     free(theta);
     nn_twotower_free(m);
 }
@@ -398,6 +450,43 @@ static void test_adamw(void **state)
     adam_free(&a);
 }
 
+/* ---- a network too large to allocate (width 65536, depth 16 are accepted keys) ---- */
+
+/* nn_twotower_new must fail cleanly with a message naming the parameter count. The message used
+ * to be written from the model AFTER freeing it; glibc's M_PERTURB fills freed memory with a
+ * byte pattern, so that use after free printed a wrong count (and ASan reports it). The address
+ * space is capped for the call, so the allocation fails even where memory overcommit is on. */
+static void test_huge_network_oom(void **state)
+{
+    (void)state;
+    enum { DU = 32, DI = 16, DEPTH = 16, WIDTH = 65536, P = 8 };
+    size_t per = 0, expect = 0;
+    for (int s = 0; s < 2; s++) {
+        int in = s ? DI : DU;
+        per = (size_t)WIDTH * in + WIDTH + (size_t)(DEPTH - 1) * ((size_t)WIDTH * WIDTH + WIDTH) +
+              (size_t)P * WIDTH + P;
+        expect += per;
+    }
+    struct rlimit old, cap;
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    cap = old;
+    cap.rlim_cur = (rlim_t)8 << 30;   /* 8 GiB: far below the ~550 GB this network needs */
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < cap.rlim_cur)
+        cap.rlim_cur = old.rlim_cur;
+    assert_int_equal(setrlimit(RLIMIT_AS, &cap), 0);
+    mallopt(M_PERTURB, 0xa5);
+    char err[256] = "";
+    nn_twotower *m = nn_twotower_new(DU, DI, DEPTH, WIDTH, P, 256, 256, 1e-3f, 0.0f, err, sizeof err);
+    mallopt(M_PERTURB, 0);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_null(m);
+    char want[128];
+    snprintf(want, sizeof want, "out of memory (two-tower with %zu parameters)", expect);
+    if (strcmp(err, want) != 0)
+        print_error("message '%s', expected '%s'\n", err, want);
+    assert_string_equal(err, want);
+}
+
 int main(void)
 {
     rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -409,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_mse),
         cmocka_unit_test(test_twotower_grad),
         cmocka_unit_test(test_adamw),
+        cmocka_unit_test(test_huge_network_oom),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gsl_rng_free(rng);
