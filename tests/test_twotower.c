@@ -26,11 +26,14 @@
 extern const est_method est_twotower, est_baseline;
 
 /* ------------------------------------------------------------------------------------------ */
-/* (a) PyTorch cross-check of 20 AdamW steps */
+/* (a) PyTorch cross-check of 20 AdamW steps, through the functions training calls:
+ * nn_twotower_step (schedules pairs and user_grouped) or, with alternating = 1, the alternating
+ * schedule's nn_twotower_tower_step: blocks of user-tower steps against the item embeddings
+ * computed by the current item tower, then item-tower steps against the user embeddings (each
+ * tower with its own Adam step count, as the reference's two optimisers). */
 
-static void test_pytorch_crosscheck(void **state)
+static void crosscheck(int alternating)
 {
-    (void)state;
     enum { DU = 6, DI = 4, DEPTH = 2, WIDTH = 16, P = 4, STEPS = 20, MAXR = 12, MAXB = 40 };
     const float lr = 0.01f, wd = 1.0f;   /* strong decay: decaying biases too would show */
     char dir[512], err[256];
@@ -51,7 +54,12 @@ static void test_pytorch_crosscheck(void **state)
     int ml = snprintf(meta, sizeof meta, "%d %d %d %d %d %.9g %.9g %d\n", DU, DI, DEPTH, WIDTH, P,
                       (double)lr, (double)wd, STEPS);
     double closs[STEPS];
+    int maxd = m->tower[0].max_dim > m->tower[1].max_dim ? m->tower[0].max_dim : m->tower[1].max_dim;
+    float *E = malloc((size_t)MAXR * P * sizeof *E);
+    float *s1 = malloc((size_t)MAXR * maxd * sizeof *s1), *s2 = malloc((size_t)MAXR * maxd * sizeof *s2);
+    assert_true(E && s1 && s2);
     for (int k = 0; k < STEPS; k++) {
+        int kind = alternating ? 1 + (k / 5) % 2 : 0;   /* 0 joint, 1 user tower, 2 item tower */
         int nu = 4 + (int)gsl_rng_uniform_int(r, MAXR - 3), ni = 4 + (int)gsl_rng_uniform_int(r, MAXR - 3);
         int B = 16 + (int)gsl_rng_uniform_int(r, MAXB - 15);
         int32_t pu[MAXB], pi[MAXB];
@@ -79,9 +87,20 @@ static void test_pytorch_crosscheck(void **state)
         assert_int_equal(tu_write_bin(dir, name, pi, (size_t)B * sizeof(int32_t)), 0);
         snprintf(name, sizeof name, "step_%d_y.bin", k);
         assert_int_equal(tu_write_bin(dir, name, y, (size_t)B * sizeof(float)), 0);
-        ml += snprintf(meta + ml, sizeof meta - ml, "%d %d %d\n", nu, ni, B);
-        closs[k] = nn_twotower_step(m, nu, ni, B, pu, pi, y);   /* the real code path */
+        ml += snprintf(meta + ml, sizeof meta - ml, "%d %d %d %d\n", nu, ni, B, kind);
+        if (kind == 0)   /* the real code paths */
+            closs[k] = nn_twotower_step(m, nu, ni, B, pu, pi, y);
+        else if (kind == 1) {
+            nn_tower_infer(&m->tower[1], xi, ni, E, s1, s2);
+            closs[k] = nn_twotower_tower_step(m, 0, nu, B, pu, E, pi, y);
+        } else {
+            nn_tower_infer(&m->tower[0], xu, nu, E, s1, s2);
+            closs[k] = nn_twotower_tower_step(m, 1, ni, B, pi, E, pu, y);
+        }
     }
+    free(E);
+    free(s1);
+    free(s2);
     char path[600];
     snprintf(path, sizeof path, "%s/meta.txt", dir);
     assert_int_equal(tu_write_file(path, meta), 0);
@@ -100,8 +119,10 @@ static void test_pytorch_crosscheck(void **state)
 
     double worst_w = 0, moved = 0;
     assert_int_equal(tu_compare_params(dir, "final.bin", m->params, init, m->n_params, &worst_w, &moved), 0);
-    print_message("pytorch cross-check: %d steps, %zu params, worst loss rel diff %.2e, worst weight "
-                  "diff %.2e, largest weight change %.3f\n", STEPS, m->n_params, worst_loss, worst_w, moved);
+    print_message("pytorch cross-check (%s): %d steps, %zu params, worst loss rel diff %.2e, worst "
+                  "weight diff %.2e, largest weight change %.3f\n",
+                  alternating ? "alternating tower steps" : "joint steps", STEPS, m->n_params,
+                  worst_loss, worst_w, moved);
     assert_true(worst_w <= 1e-3);
     assert_true(moved > 0.05);   /* the 1e-3 agreement is far below the size of the updates */
     free(init);
@@ -109,6 +130,18 @@ static void test_pytorch_crosscheck(void **state)
     assert_int_equal(tu_run(cmd, NULL, 0), 0);
     gsl_rng_free(r);
     nn_twotower_free(m);
+}
+
+static void test_pytorch_crosscheck(void **state)
+{
+    (void)state;
+    crosscheck(0);
+}
+
+static void test_pytorch_crosscheck_alternating(void **state)
+{
+    (void)state;
+    crosscheck(1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -427,6 +460,7 @@ int main(int argc, char **argv)
     blas_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pytorch_crosscheck),
+        cmocka_unit_test(test_pytorch_crosscheck_alternating),
         cmocka_unit_test(test_check_parameter),
         cmocka_unit_test(test_theory_width_and_determinism),
         cmocka_unit_test(test_divergence),

@@ -5,7 +5,11 @@ Usage: /usr/bin/python3 tests/reference/twotower_ref.py DIR
 
 DIR holds what the C test wrote:
   meta.txt   line 1: user_dim item_dim depth width embed_dim lr weight_decay n_steps
-             then one line per step: n_users n_items n_pairs (distinct users/items of the batch)
+             then one line per step: n_users n_items n_pairs [kind] (distinct users/items of
+             the batch; kind 0 or absent: a joint step of both towers (nn_twotower_step);
+             1: a step of the user tower alone against the item embeddings the current item
+             tower gives (held fixed), 2: the item tower alone against the user embeddings
+             (the alternating schedule's nn_twotower_tower_step))
   init.bin   float32 parameters in the layout of src/nn.h (user tower W0 b0 W1 b1 ...,
              then item tower; W stored (out, in) row-major as torch.nn.Linear)
   step_K_xu.bin, step_K_xi.bin   float32 inputs of the distinct users / items
@@ -14,7 +18,8 @@ DIR holds what the C test wrote:
 It builds the same model (depth Linear+ReLU layers per tower, a final Linear to embed_dim,
 prediction <f(x_u), g(x_i)>, mean squared error), runs the same steps with torch.optim.AdamW
 (betas 0.9/0.999, eps 1e-8; weight decay on weight matrices only, biases in a group with
-weight_decay 0, as src/adam.c does), and writes
+weight_decay 0, as src/adam.c does; one optimiser over both towers for joint steps, one per
+tower, each with its own step count, for tower steps), and writes
   losses.txt  the loss of each step before its update (one per line)
   final.bin   float32 parameters after the last step, same layout as init.bin
 """
@@ -49,7 +54,7 @@ def main():
     du, di, depth, width, p = (int(v) for v in lines[0][:5])
     lr, wd = float(lines[0][5]), float(lines[0][6])
     nsteps = int(lines[0][7])
-    sizes = [tuple(int(v) for v in ln) for ln in lines[1:1 + nsteps]]
+    sizes = [tuple(int(v) for v in ln) + (0,) * (4 - len(ln)) for ln in lines[1:1 + nsteps]]
 
     fu, gi = tower(du, depth, width, p), tower(di, depth, width, p)
     flat = np.fromfile(os.path.join(d, "init.bin"), dtype=np.float32)
@@ -67,25 +72,38 @@ def main():
         sys.stderr.write("init.bin has %d floats, model needs %d\n" % (flat.size, off))
         return 1
 
-    weights = [lin.weight for t in (fu, gi) for lin in linears(t)]
-    biases = [lin.bias for t in (fu, gi) for lin in linears(t)]
-    opt = torch.optim.AdamW([{"params": weights, "weight_decay": wd},
-                             {"params": biases, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    def adamw(towers):
+        weights = [lin.weight for t in towers for lin in linears(t)]
+        biases = [lin.bias for t in towers for lin in linears(t)]
+        return torch.optim.AdamW([{"params": weights, "weight_decay": wd},
+                                  {"params": biases, "weight_decay": 0.0}],
+                                 lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+    opts = {0: adamw((fu, gi)), 1: adamw((fu,)), 2: adamw((gi,))}
 
     def load(k, name, dtype, shape):
         a = np.fromfile(os.path.join(d, "step_%d_%s.bin" % (k, name)), dtype=dtype)
         return torch.from_numpy(a.reshape(shape))
 
     losses = []
-    for k, (nu, ni, b) in enumerate(sizes):
+    for k, (nu, ni, b, kind) in enumerate(sizes):
         xu = load(k, "xu", np.float32, (nu, du))
         xi = load(k, "xi", np.float32, (ni, di))
         pu = load(k, "pu", np.int32, (b,)).long()
         pi = load(k, "pi", np.int32, (b,)).long()
         y = load(k, "y", np.float32, (b,))
+        opt = opts[kind]
         opt.zero_grad()
-        pred = (fu(xu)[pu] * gi(xi)[pi]).sum(dim=1)
+        if kind == 1:
+            with torch.no_grad():
+                g = gi(xi)
+            pred = (fu(xu)[pu] * g[pi]).sum(dim=1)
+        elif kind == 2:
+            with torch.no_grad():
+                f = fu(xu)
+            pred = (f[pu] * gi(xi)[pi]).sum(dim=1)
+        else:
+            pred = (fu(xu)[pu] * gi(xi)[pi]).sum(dim=1)
         loss = ((pred - y) ** 2).mean()
         loss.backward()
         opt.step()
