@@ -140,8 +140,12 @@ int grouping_build(const cell_record *recs, int n, const char *const *ignore, gr
     int *order = malloc((size_t)(g->ngroups + 1) * sizeof *order);
     int *rank = malloc((size_t)(g->ngroups + 1) * sizeof *rank);
     int *first = malloc((size_t)(g->ngroups + 1) * sizeof *first);
-    if (!order || !rank || !first)
+    if (!order || !rank || !first) {
+        free(order);
+        free(rank);
+        free(first);
         return -1;
+    }
     for (int q = 0; q < g->ngroups; q++)
         order[q] = q;
     sort_recs = recs;

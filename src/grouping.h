@@ -20,7 +20,8 @@ typedef struct {
     int nkeys;
 } grouping;
 
-/* ignore: NULL-terminated list of full key names to leave out (besides experiment.*). */
+/* ignore: NULL-terminated list of full key names to leave out (besides experiment.*).
+ * 0, or -1 out of memory (call grouping_free either way). */
 int grouping_build(const cell_record *recs, int n, const char *const *ignore, grouping *g);
 void grouping_free(grouping *g);
 /* The short name of a key for labels and CSV headers ("data.beta" -> "beta"). */

@@ -143,7 +143,7 @@ int summary_print(FILE *txt, FILE *csv, const cell_record *recs, int n)
             fprintf(csv, "\n");
     }
     if (txt && failed_total)
-        fprintf(txt, "%d failed cells left out in all (t2rec export shows their reasons)\n", failed_total);
+        fprintf(txt, "%d failed cells left out in all (t2rec report --failed lists them)\n", failed_total);
     free(vals);
     grouping_free(&gr);
     return 0;

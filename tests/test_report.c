@@ -405,11 +405,17 @@ static void test_cli(void **state)
     char dir[512], path[700], cmd[2048], out[8192];
     tu_tmpdir("report_cli", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/r.h5", dir);
-    cell_record recs[32];
+    cell_record recs[48];
     int n = 0;
     for (int rep = 0; rep < 2; rep++)
         for (int l = 0; l < 4; l++) {
             make_rec(&recs[n], "twotower", 2, 1024.0 * (1 << l), rep, 0.3 * pow(2, -0.5 * l - 0.01 * rep), "ok");
+            snprintf(recs[n].key, sizeof recs[n].key, "%016x", 0x100 + n);
+            n++;
+            /* d=3: a cell stopped at the epoch cap (stored as stopped_by in the file) */
+            make_rec(&recs[n], "twotower", 3, 1024.0 * (1 << l), rep, 0.3 * pow(2, -0.4 * l - 0.01 * rep), "ok");
+            snprintf(recs[n].curves.stopped_by, sizeof recs[n].curves.stopped_by, "%s",
+                     l == 3 && rep == 1 ? "cap" : "patience");
             snprintf(recs[n].key, sizeof recs[n].key, "%016x", 0x100 + n);
             n++;
             make_rec(&recs[n], "twotower", 4, 1024.0 * (1 << l), rep, 0.95 - 0.01 * rep, l == 3 ? "failed" : "ok");
@@ -429,7 +435,7 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "excess_risk_cold"));
     snprintf(cmd, sizeof cmd, "'%s' report '%s' --failed", tu_t2rec(), path);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
-    assert_non_null(strstr(out, "2 failed cells of 16"));
+    assert_non_null(strstr(out, "2 failed cells of 24"));
     snprintf(cmd, sizeof cmd, "'%s' report '%s' --diff user_intrinsic_dim=2,4", tu_t2rec(), path);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "B: not yet learning"));
@@ -438,6 +444,10 @@ static void test_cli(void **state)
     snprintf(cmd, sizeof cmd, "'%s' report '%s'", tu_t2rec(), path);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "-0.5"));   /* d=2 slope: mean of -0.50 and -0.51 */
+    assert_non_null(strstr(out, "budget-limited (1 of 8 cells at the cap)"));
+    snprintf(cmd, sizeof cmd, "'%s' plot '%s' -o '%s/p' --no-render", tu_t2rec(), path, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "budget-limited, 1 of 8 cells stopped at the epoch cap"));
 }
 
 static void test_fit_exact(void **state)
