@@ -17,7 +17,14 @@ layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
      (bench_baselines.c, tests/reference/torch_baselines.py): MF ALS and SGD and I-AutoRec with the tuned
      settings of paper_configs/movielens100k.ini, seconds per epoch and test RMSE;
   8. the ceiling: the core's FP32 FMA peak, and the fastest 1-thread epoch it allows for t2rec's
-     tower flops (what "x times faster than PyTorch" can reach at all).
+     tower flops (what "x times faster than PyTorch" can reach at all);
+  9. accuracy of a converged fit: on synthetic cells (bumps d = 2 and lacunary d = 3, D = 16,
+     n_obs = 8192; depth 2, width 64, embed_dim 8, every training key at t2rec's DEFAULT), the
+     final test_cold excess risk of `t2rec run` next to the full-training PyTorch reference
+     (tests/reference/twotower_full_ref.py: PyTorch's default init, Adam lr 3e-3, cosine over
+     200 epochs, early stopping on valid, best weights kept) on the same data file (`t2rec gen
+     --cell K`); the check fails when t2rec's mean excess risk of a cell is above 1.2x the
+     reference's.
 Writes results/bench.json (every raw run with its command line and the load average when it
 started) and prints a table. BENCH_SCALE=small (default, ~5 min on 2 cores), full (1M obs,
 ~15 min) or smoke (toy sizes, ~1 min, writes results/bench_smoke.json: checks the bench runs).
@@ -39,19 +46,24 @@ REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 TORCH_BL = os.path.join(REF, "torch_baselines.py")
 ML = os.environ.get("ML100K", os.path.join("data", "ml-100k"))
 SP = os.path.join(BUILD, "bench", "sgemm_peak")
+T2REC = os.environ.get("T2REC", os.path.join("bin", "t2rec"))
+FULL_REF = os.path.join(REF, "twotower_full_ref.py")
 TORCH = os.path.join(REF, "torch_twotower.py")
 WORK = os.path.join("results", "bench_work")
 OUT = os.path.join("results", "bench_smoke.json" if SCALE == "smoke" else "bench.json")
 
 CFG = {
     "small": dict(n=1 << 18, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
-                  mem_n=10_000_000, mem_batches=200),
+                  mem_n=10_000_000, mem_batches=200, conv_n=8192, conv_reps=2, conv_ref_epochs=200,
+                  conv_keys=[]),
     "full": dict(n=1_000_000, scaling=[1 << 16, 1 << 18, 1 << 20], tta_epochs=12, speed_reps=3,
-                 mem_n=10_000_000, mem_batches=1000),
+                 mem_n=10_000_000, mem_batches=1000, conv_n=8192, conv_reps=3, conv_ref_epochs=200,
+                 conv_keys=[]),
     # every step of the bench at toy sizes (about a minute): checks that `make bench` works, the
     # numbers mean nothing
     "smoke": dict(n=1 << 13, scaling=[1 << 12, 1 << 13], tta_epochs=2, speed_reps=1,
-                  mem_n=100_000, mem_batches=10),
+                  mem_n=100_000, mem_batches=10, conv_n=1024, conv_reps=1, conv_ref_epochs=3,
+                  conv_keys=["epochs = 3"]),
 }[SCALE]
 SP_SECS = "0.02" if SCALE == "smoke" else "0.3"   # seconds per shape in sgemm_peak
 
@@ -255,13 +267,73 @@ def main():
     # 7. baselines on MovieLens 100K vs PyTorch
     summary["baselines"] = baselines(best_core)
 
+    # 9. converged accuracy against the full-training PyTorch reference
+    summary["converged"] = converged(best_core)
+
     loads = [float(r["load_before"].split()[0]) for r in runs]
     summary["load_average_1min"] = {"min": min(loads), "max": max(loads),
                                     "note": "1-minute load average before each run (2 cores)"}
     with open(OUT, "w") as f:
         json.dump({"summary": summary, "runs": runs}, f, indent=1)
     print_table(summary)
+    bad = [r for r in summary["converged"]["cells"] if not r["within"]]
+    if bad and SCALE != "smoke":
+        sys.stderr.write("bench: t2rec's default fit is above %.1fx the PyTorch reference on %s\n" %
+                         (CONV_RATIO, ", ".join(r["cell"] for r in bad)))
+        return 1
     return 0
+
+
+CONV_RATIO = 1.2
+CONV_CELLS = [("bumps d=2", "bumps", 2), ("lacunary d=3", "lacunary", 3)]
+
+
+def converged(core):
+    """Step 9: t2rec's defaults vs the full-training PyTorch reference, same data files."""
+    if not os.path.exists(T2REC):
+        raise SystemExit("bench: %s missing (make all)" % T2REC)
+    n, reps = CFG["conv_n"], CFG["conv_reps"]
+    rows = []
+    for label, truth, d in CONV_CELLS:
+        tag = "%s_d%d_n%d" % (truth, d, n)
+        cfg = os.path.join(WORK, "conv_%s.ini" % tag)
+        out = os.path.join(WORK, "conv_%s.h5" % tag)
+        with open(cfg, "w") as f:
+            f.write("[experiment]\nname = bench_converged\nseed = 11\nreplicates = %d\noutput = %s\n\n"
+                    "[data]\nn_obs = %d\nuser_intrinsic_dim = %d\nitem_intrinsic_dim = %d\n"
+                    "user_ambient_dim = 16\nitem_ambient_dim = 16\ntruth = %s\nbeta = 1.0\nnoise = 0.1\n"
+                    "test_cold_pairs = 10000\ntest_warm_pairs = 2000\n\n"
+                    "[method.twotower]\ndepth = 2\nwidth = 64\nembed_dim = 8\n%s\n"
+                    % (reps, out, n, d, d, truth, "\n".join(CFG["conv_keys"])))
+        env = dict(core_env(core), OPENBLAS_NUM_THREADS="1")
+        run("t2rec run %s (defaults, %d replicates)" % (label, reps),
+            [T2REC, "run", cfg, "--force", "--threads", "1", "--no-progress"], env, parse_json=False)
+        csv = run("t2rec export %s" % label, [T2REC, "export", out, "--csv"], env, parse_json=False)
+        lines = [ln for ln in csv.splitlines() if ln.strip()]
+        head = lines[0].split(",")
+        ours = {}
+        for ln in lines[1:]:   # no field of these rows holds a comma
+            v = dict(zip(head, ln.split(",")))
+            ours[int(v["replicate"])] = {"excess": float(v["excess_risk_cold"]),
+                                         "stopped_by": v.get("stopped_by", ""),
+                                         "best_epoch": v.get("best_epoch", "")}
+        for k in range(reps):
+            data = os.path.join(WORK, "conv_%s_rep%d.h5" % (tag, k))
+            run("t2rec gen %s replicate %d" % (label, k), [T2REC, "gen", cfg, "--cell", str(k), "-o", data],
+                env, parse_json=False)
+            ref = run("torch full-training reference %s replicate %d" % (label, k),
+                      [PY, FULL_REF, data, "--epochs", str(CFG["conv_ref_epochs"]), "--seed", str(k + 1)],
+                      dict(core_env("auto"), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
+            ours[k]["ref_excess"] = ref["final_test_excess"]
+            ours[k]["ref_best_epoch"] = ref["best_epoch"]
+        t = sum(ours[k]["excess"] for k in range(reps)) / reps
+        r = sum(ours[k]["ref_excess"] for k in range(reps)) / reps
+        rows.append({"cell": label, "n_obs": n, "replicates": [ours[k] for k in range(reps)],
+                     "t2rec_mean_excess": t, "ref_mean_excess": r, "ratio": t / r,
+                     "within": t <= CONV_RATIO * r})
+    return {"ratio_limit": CONV_RATIO, "cells": rows,
+            "note": "t2rec run with every training key at its default (depth 2, width 64, embed_dim 8, "
+                    "D = 16) vs tests/reference/twotower_full_ref.py on the same `t2rec gen` data"}
 
 
 # tuned settings of paper_configs/movielens100k.ini (final fits)
@@ -368,6 +440,13 @@ def print_table(s):
                 r["speedup_t2rec1_vs_torch_best"], r["t2rec_test_rmse"], r["torch"][0]["test_rmse"]))
     else:
         print("\nbaselines: %s" % b.get("skipped"))
+    c = s["converged"]
+    print("\nconverged accuracy: test_cold excess risk, t2rec defaults vs full-training PyTorch (limit %.1fx)"
+          % c["ratio_limit"])
+    for r in c["cells"]:
+        print("  %-14s n_obs %6d  t2rec %.4f  torch %.4f  ratio %.2f  %s  (t2rec stopped by: %s)" % (
+            r["cell"], r["n_obs"], r["t2rec_mean_excess"], r["ref_mean_excess"], r["ratio"],
+            "ok" if r["within"] else "ABOVE LIMIT", ", ".join(x["stopped_by"] or "?" for x in r["replicates"])))
     la = s["load_average_1min"]
     print("\nmachine load (1-min load average before each run, 2 cores): %.2f .. %.2f" % (la["min"], la["max"]))
     print("wrote %s" % OUT)
