@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "keyindex.h"
 #include "version.h"
 
 const char *const h5out_std_metrics[H5OUT_N_STD_METRICS] = {
@@ -273,6 +274,7 @@ static int write_cell(hid_t cells, const cell_record *r)
     rc |= attr_f64(g, "fit_seconds", r->fit_seconds);
     rc |= attr_i32(g, "epochs_run", r->epochs_run);
     rc |= attr_i32(g, "best_epoch", r->curves.best_epoch);
+    rc |= attr_str(g, "stopped_by", r->curves.stopped_by);
     rc |= attr_i64(g, "n_fallback", r->curves.n_fallback);
     rc |= attr_str(g, "note", r->curves.note);
     if (rc == 0)
@@ -327,18 +329,19 @@ typedef struct {
     double beta;
     uint64_t train_seed, data_seed;
     double fit_seconds;
-    int64_t epochs_run;
+    int64_t epochs_run, best_epoch;
+    char stopped_by[16];
     double metric[H5OUT_N_STD_METRICS];
 } table_row;
 
-#define TABLE_NFIX 15
+#define TABLE_NFIX 16
 
 static int write_table(hid_t f, const cell_record *recs, int n)
 {
     const char *names[TABLE_NFIX + H5OUT_N_STD_METRICS] = {
         "key", "method", "status", "replicate", "n_obs", "user_intrinsic_dim",
         "item_intrinsic_dim", "user_ambient_dim", "item_ambient_dim", "beta",
-        "train_seed", "data_seed", "fit_seconds", "epochs_run",
+        "train_seed", "data_seed", "fit_seconds", "epochs_run", "best_epoch", "stopped_by",
     };
     size_t off[TABLE_NFIX + H5OUT_N_STD_METRICS] = {
         offsetof(table_row, key), offsetof(table_row, method), offsetof(table_row, status),
@@ -347,9 +350,12 @@ static int write_table(hid_t f, const cell_record *recs, int n)
         offsetof(table_row, user_ambient_dim), offsetof(table_row, item_ambient_dim),
         offsetof(table_row, beta), offsetof(table_row, train_seed), offsetof(table_row, data_seed),
         offsetof(table_row, fit_seconds), offsetof(table_row, epochs_run),
+        offsetof(table_row, best_epoch), offsetof(table_row, stopped_by),
     };
     hid_t types[TABLE_NFIX + H5OUT_N_STD_METRICS];
     hid_t tkey = H5Tcopy(H5T_C_S1), tmethod = H5Tcopy(H5T_C_S1), tstatus = H5Tcopy(H5T_C_S1);
+    hid_t tstop = H5Tcopy(H5T_C_S1);
+    H5Tset_size(tstop, sizeof ((table_row *)0)->stopped_by);
     H5Tset_size(tkey, sizeof ((table_row *)0)->key);
     H5Tset_size(tmethod, sizeof ((table_row *)0)->method);
     H5Tset_size(tstatus, sizeof ((table_row *)0)->status);
@@ -362,7 +368,9 @@ static int write_table(hid_t f, const cell_record *recs, int n)
     types[10] = types[11] = H5T_NATIVE_UINT64;
     types[12] = H5T_NATIVE_DOUBLE;
     types[13] = H5T_NATIVE_INT64;
-    int nf = 14;
+    types[14] = H5T_NATIVE_INT64;
+    types[15] = tstop;
+    int nf = TABLE_NFIX;
     for (int k = 0; k < H5OUT_N_STD_METRICS; k++, nf++) {
         names[nf] = h5out_std_metrics[k];
         off[nf] = offsetof(table_row, metric) + (size_t)k * sizeof(double);
@@ -389,6 +397,8 @@ static int write_table(hid_t f, const cell_record *recs, int n)
             t->data_seed = c->data_seed;
             t->fit_seconds = c->fit_seconds;
             t->epochs_run = c->epochs_run;
+            t->best_epoch = c->curves.best_epoch;
+            snprintf(t->stopped_by, sizeof t->stopped_by, "%s", c->curves.stopped_by);
             for (int k = 0; k < H5OUT_N_STD_METRICS; k++)
                 t->metric[k] = metrics_get(&c->metrics, h5out_std_metrics[k]);
         }
@@ -399,6 +409,7 @@ static int write_table(hid_t f, const cell_record *recs, int n)
     H5Tclose(tkey);
     H5Tclose(tmethod);
     H5Tclose(tstatus);
+    H5Tclose(tstop);
     return rc;
 }
 
@@ -514,16 +525,25 @@ int h5out_write(const char *path, const cell_record *recs, int n, char *err, siz
     quiet_on(&q);
     int rc = -1;
     hid_t fapl = make_fapl();
+    errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) {
-        seterr(err, errlen, "cannot write %s: cannot create the temporary file %s", path, tmp);
+        seterr(err, errlen, "cannot write %s: cannot create the temporary file %s%s%s", path, tmp,
+               errno ? ": " : "", errno ? strerror(errno) : "");
     } else {
         rc = write_all(f, recs, n);
-        if (H5Fclose(f) < 0)
+        int e = errno;   /* the sec2 driver's failed write(2) leaves it set */
+        if (H5Fclose(f) < 0) {
             rc = -1;
-        if (rc != 0)
-            seterr(err, errlen, "cannot write %s: HDF5 error while writing %s (disk full?)", path, tmp);
+            if (!e)
+                e = errno;
+        }
+        if (rc != 0) {
+            int known = e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG;
+            seterr(err, errlen, "cannot write %s: HDF5 error while writing %s (%s)", path, tmp,
+                   known ? strerror(e) : "disk full?");
+        }
     }
     quiet_off(&q);
     if (rc == 0) {
@@ -726,7 +746,8 @@ static int read_curves(hid_t cell, est_curves *c, char *msg, size_t ml)
     return rc;
 }
 
-static int read_cell(hid_t cells, const char *name, cell_record *r, char *msg, size_t ml)
+static int read_cell(hid_t cells, const char *name, int schema, cell_record *r, char *msg,
+                     size_t ml)
 {
     hid_t g = H5Gopen2(cells, name, H5P_DEFAULT);
     if (g < 0) {
@@ -773,6 +794,9 @@ static int read_cell(hid_t cells, const char *name, cell_record *r, char *msg, s
     NEED(attr_read_num(g, "n_fallback", H5T_NATIVE_INT64, &i64) == 0, "n_fallback");
     long fallback = (long)i64;
     NEED(attr_read_str(g, "note", &s) == 0, "note");
+    char *stop = NULL;   /* schema 2; a schema 1 file has none: "" */
+    NEED(schema < 2 || (attr_read_str(g, "stopped_by", &stop) == 0 &&
+                        strlen(stop) < sizeof r->curves.stopped_by), "stopped_by");
 #undef NEED
     if (rc == 0)
         rc = read_kv_group(g, "config", &r->config, msg, ml);
@@ -786,7 +810,9 @@ static int read_cell(hid_t cells, const char *name, cell_record *r, char *msg, s
         r->curves.best_epoch = best;
         r->curves.n_fallback = fallback;
         snprintf(r->curves.note, sizeof r->curves.note, "%s", s);
+        snprintf(r->curves.stopped_by, sizeof r->curves.stopped_by, "%s", stop ? stop : "");
     }
+    free(stop);
     free(s);
     H5Gclose(g);
     return rc;
@@ -877,6 +903,12 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
 
 int h5out_read(const char *path, cell_record **recs, int *n, char *err, size_t errlen)
 {
+    return h5out_read_opts(path, 0, recs, n, err, errlen);
+}
+
+int h5out_read_opts(const char *path, int trusted, cell_record **recs, int *n, char *err,
+                    size_t errlen)
+{
     *recs = NULL;
     *n = 0;
     struct stat st;
@@ -889,7 +921,7 @@ int h5out_read(const char *path, cell_record **recs, int *n, char *err, size_t e
         return -1;
     }
 #ifndef H5OUT_NO_PROBE   /* the libFuzzer build reads in-process, to see HDF5's faults itself */
-    if (probe_in_child(path, st.st_size, err, errlen) < 0)
+    if (!trusted && probe_in_child(path, st.st_size, err, errlen) < 0)
         return -1;
 #endif
     return read_records(path, recs, n, err, errlen);
@@ -929,9 +961,9 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
                path, H5OUT_SCHEMA_VERSION);
         goto done;
     }
-    if (ver != H5OUT_SCHEMA_VERSION) {
-        seterr(err, errlen, "%s: results schema version %lld, this t2rec reads %d", path, (long long)ver,
-               H5OUT_SCHEMA_VERSION);
+    if (ver < H5OUT_SCHEMA_OLDEST || ver > H5OUT_SCHEMA_VERSION) {
+        seterr(err, errlen, "%s: results schema version %lld, this t2rec reads %d to %d", path,
+               (long long)ver, H5OUT_SCHEMA_OLDEST, H5OUT_SCHEMA_VERSION);
         goto done;
     }
     if (H5Lexists(root, "cells", H5P_DEFAULT) <= 0 || (cells = H5Gopen2(root, "cells", H5P_DEFAULT)) < 0) {
@@ -956,7 +988,7 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
         char msg[512];
         record_init(&out[k]);
         nout = k + 1;
-        if (read_cell(cells, l.name[k], &out[k], msg, sizeof msg) != 0) {
+        if (read_cell(cells, l.name[k], (int)ver, &out[k], msg, sizeof msg) != 0) {
             seterr(err, errlen, "%s: /cells/%s: %s", path, l.name[k], msg);
             goto done;
         }
@@ -996,35 +1028,50 @@ static const char *end_time(const cell_record *r)
     return kv_str(&r->provenance, "end_time", "");
 }
 
+static const char *rec_key_at(const void *ctx, int pos)
+{
+    return (*(cell_record *const *)ctx)[pos].key;
+}
+
 int h5out_merge(cell_record **acc, int *n, const cell_record *more, int m)
 {
-    for (int j = 0; j < m; j++) {
+    if (m <= 0)
+        return 0;
+    /* room for every new record at once (one realloc, not one per record) */
+    cell_record *p = realloc(*acc, (size_t)(*n + m) * sizeof *p);
+    if (!p)
+        return -1;
+    *acc = p;
+    keyindex ix;
+    keyindex_init(&ix);
+    int rc = 0;
+    for (int k = 0; k < *n && rc == 0; k++)
+        if (keyindex_find(&ix, (*acc)[k].key, rec_key_at, acc) < 0)
+            rc = keyindex_add(&ix, (*acc)[k].key, k, rec_key_at, acc);
+    for (int j = 0; j < m && rc == 0; j++) {
         const cell_record *src = &more[j];
-        int at = -1;
-        for (int k = 0; k < *n; k++)
-            if (strcmp((*acc)[k].key, src->key) == 0) {
-                at = k;
-                break;
-            }
+        int at = keyindex_find(&ix, src->key, rec_key_at, acc);
         if (at >= 0) {
             if (strcmp(end_time(src), end_time(&(*acc)[at])) < 0)
                 continue; /* the record we have is newer */
             cell_record c;
-            if (record_copy(&c, src) != 0)
-                return -1;
+            if (record_copy(&c, src) != 0) {
+                rc = -1;
+                break;
+            }
             record_free(&(*acc)[at]);
             (*acc)[at] = c;
         } else {
-            cell_record *p = realloc(*acc, (size_t)(*n + 1) * sizeof *p);
-            if (!p)
-                return -1;
-            *acc = p;
-            if (record_copy(&p[*n], src) != 0)
-                return -1;
+            if (record_copy(&(*acc)[*n], src) != 0 ||
+                keyindex_add(&ix, src->key, *n, rec_key_at, acc) != 0) {
+                rc = -1;
+                break;
+            }
             (*n)++;
         }
     }
-    return 0;
+    keyindex_free(&ix);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- CSV export */
@@ -1134,7 +1181,8 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
     }
     /* fixed columns reserve their names */
     static const char *const fixed[] = {"replicate", "seed", "data_seed", "key", "status",
-                                        "reason", "fit_seconds", "epochs_run"};
+                                        "reason", "fit_seconds", "epochs_run", "best_epoch",
+                                        "stopped_by"};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         if (kv_set(&used, fixed[k], "") != 0)
             goto done;
@@ -1205,7 +1253,7 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
     }
     if (include_timing)
         fputs(",fit_seconds", f);
-    fputs(",epochs_run\n", f);
+    fputs(",epochs_run,best_epoch,stopped_by\n", f);
 
     /* rows */
     for (int o = 0; o < n; o++) {
@@ -1233,7 +1281,9 @@ int h5out_export_csv_opts(FILE *f, const cell_record *recs, int n, int include_t
             fputc(',', f);
             csv_double(f, r->fit_seconds);
         }
-        fprintf(f, ",%d\n", r->epochs_run);
+        fprintf(f, ",%d,%d,", r->epochs_run, r->curves.best_epoch);
+        h5out_csv_field(f, r->curves.stopped_by);
+        fputc('\n', f);
     }
     rc = ferror(f) ? -1 : 0;
 done:

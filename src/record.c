@@ -53,6 +53,7 @@ int record_copy(cell_record *dst, const cell_record *src)
     dst->curves.best_epoch = src->curves.best_epoch;
     dst->curves.n_fallback = src->curves.n_fallback;
     memcpy(dst->curves.note, src->curves.note, sizeof dst->curves.note);
+    memcpy(dst->curves.stopped_by, src->curves.stopped_by, sizeof dst->curves.stopped_by);
     return 0;
 fail:
     record_free(dst);

@@ -68,6 +68,8 @@ static void make_record(cell_record *r, int idx, int n_epochs, const char *end_t
                                          e == 2 ? NAN : cos(e) / 3.0, 0.01 * e * M_E), 0);
     r->curves.epochs_run = n_epochs;
     r->curves.best_epoch = n_epochs / 2;
+    static const char *const stops[3] = {"patience", "cap", ""};
+    snprintf(r->curves.stopped_by, sizeof r->curves.stopped_by, "%s", stops[idx % 3]);
     r->curves.n_fallback = 123456789012LL + idx;
     snprintf(r->curves.note, sizeof r->curves.note, "width %d (theory)", 64 + idx);
     assert_int_equal(prov_collect(&r->provenance), 0);
@@ -109,6 +111,7 @@ static void assert_record_equal(const cell_record *a, const cell_record *b)
     }
     assert_int_equal(a->curves.epochs_run, b->curves.epochs_run);
     assert_int_equal(a->curves.best_epoch, b->curves.best_epoch);
+    assert_string_equal(a->curves.stopped_by, b->curves.stopped_by);
     assert_true(a->curves.n_fallback == b->curves.n_fallback);
     assert_string_equal(a->curves.note, b->curves.note);
     assert_kv_equal(&a->provenance, &b->provenance);
@@ -278,13 +281,36 @@ static void tamper(const char *path, void (*fn)(hid_t))
     assert_true(H5Fclose(f) >= 0);
 }
 
-static void set_version_2(hid_t f)
+static void set_version(hid_t f, int32_t v)
 {
     hid_t a = H5Aopen_by_name(f, "/", "t2rec_schema", H5P_DEFAULT, H5P_DEFAULT);
     assert_true(a >= 0);
-    int32_t v = 2;
     assert_true(H5Awrite(a, H5T_NATIVE_INT32, &v) >= 0);
     H5Aclose(a);
+}
+
+static void set_version_99(hid_t f)
+{
+    set_version(f, 99);
+}
+
+static char tampered_key[17];
+
+/* A schema 1 file: version 1, no stopped_by attribute in the cells. */
+static void make_schema_1(hid_t f)
+{
+    set_version(f, 1);
+    char p[128];
+    snprintf(p, sizeof p, "/cells/%s", tampered_key);
+    assert_true(H5Adelete_by_name(f, p, "stopped_by", H5P_DEFAULT) >= 0);
+}
+
+/* A schema 2 cell without stopped_by is malformed. */
+static void drop_stopped_by(hid_t f)
+{
+    char p[128];
+    snprintf(p, sizeof p, "/cells/%s", tampered_key);
+    assert_true(H5Adelete_by_name(f, p, "stopped_by", H5P_DEFAULT) >= 0);
 }
 
 static void drop_version(hid_t f)
@@ -296,8 +322,6 @@ static void drop_table(hid_t f)
 {
     assert_true(H5Ldelete(f, "/table", H5P_DEFAULT) >= 0);
 }
-
-static char tampered_key[17];
 
 static void drop_curve(hid_t f)
 {
@@ -333,10 +357,26 @@ static void test_read_errors(void **state)
     assert_int_equal(tu_write_file(path, "key,status\nabc,ok\n"), 0);
     expect_read_error(path, "not an HDF5 file");
 
-    snprintf(path, sizeof path, "%s/v2.h5", dir);
+    snprintf(path, sizeof path, "%s/v99.h5", dir);
     assert_int_equal(h5out_write(path, recs, 2, err, sizeof err), 0);
-    tamper(path, set_version_2);
-    expect_read_error(path, "results schema version 2, this t2rec reads 1");
+    tamper(path, set_version_99);
+    expect_read_error(path, "results schema version 99, this t2rec reads 1 to 2");
+
+    /* schema 1 files (before stopped_by) still read, stopped_by "" */
+    snprintf(path, sizeof path, "%s/v1.h5", dir);
+    assert_int_equal(h5out_write(path, recs, 2, err, sizeof err), 0);
+    tamper(path, make_schema_1);
+    cell_record *back = NULL;
+    int nb = 0;
+    assert_int_equal(h5out_read(path, &back, &nb, err, sizeof err), 0);
+    assert_int_equal(nb, 2);
+    for (int k = 0; k < nb; k++)   /* recs[1] had "cap": a schema 1 reader knows no stopped_by */
+        assert_string_equal(back[k].curves.stopped_by, "");
+    h5out_free_records(back, nb);
+    snprintf(path, sizeof path, "%s/nostop.h5", dir);
+    assert_int_equal(h5out_write(path, recs, 2, err, sizeof err), 0);
+    tamper(path, drop_stopped_by);
+    expect_read_error(path, "stopped_by");
 
     snprintf(path, sizeof path, "%s/nov.h5", dir);
     assert_int_equal(h5out_write(path, recs, 2, err, sizeof err), 0);
@@ -465,19 +505,22 @@ static void test_export_csv(void **state)
     const char *want[] = {"name", "n_obs", "beta", "user_intrinsic_dim", "method", "epochs",
                           "note_text", "experiment_seed", "replicate", "seed", "data_seed", "key",
                           "status", "reason", "excess_risk_cold", "map_at_10", "custom_metric",
-                          "fit_seconds", "epochs_run"};
+                          "fit_seconds", "epochs_run", "best_epoch", "stopped_by"};
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
         if (col_index(hdr, nh, want[k]) < 0)
             fail_msg("column %s missing from header %.*s", want[k], (int)(nl - line), line);
-    assert_int_equal(col_index(hdr, nh, "epochs_run"), nh - 1);
-    assert_int_equal(col_index(hdr, nh, "fit_seconds"), nh - 2);
+    assert_int_equal(col_index(hdr, nh, "stopped_by"), nh - 1);
+    assert_int_equal(col_index(hdr, nh, "best_epoch"), nh - 2);
+    assert_int_equal(col_index(hdr, nh, "epochs_run"), nh - 3);
+    assert_int_equal(col_index(hdr, nh, "fit_seconds"), nh - 4);
     assert_true(col_index(hdr, nh, "method") < col_index(hdr, nh, "epochs"));
     assert_true(col_index(hdr, nh, "excess_risk_cold") < col_index(hdr, nh, "map_at_10"));
 
     int ik = col_index(hdr, nh, "key"), iw = col_index(hdr, nh, "excess_risk_warm"),
         ir = col_index(hdr, nh, "rmse_cold"), im = col_index(hdr, nh, "map_at_10"),
         is = col_index(hdr, nh, "seed"), ire = col_index(hdr, nh, "reason"),
-        inote = col_index(hdr, nh, "note_text"), ifit = col_index(hdr, nh, "fit_seconds");
+        inote = col_index(hdr, nh, "note_text"), ifit = col_index(hdr, nh, "fit_seconds"),
+        ibest = col_index(hdr, nh, "best_epoch"), istop = col_index(hdr, nh, "stopped_by");
     char prev[64] = "";
     int rows = 0;
     for (line = nl + 1; *line; line = nl + 1, rows++) {
@@ -496,6 +539,8 @@ static void test_export_csv(void **state)
         assert_true(strtoull(row[is], NULL, 10) == r->train_seed);
         assert_string_equal(row[ire], r->reason);
         assert_string_equal(row[inote], "a, \"quoted\" value");
+        assert_int_equal(atoi(row[ibest]), r->curves.best_epoch);
+        assert_string_equal(row[istop], r->curves.stopped_by);
     }
     assert_int_equal(rows, NREC);
 

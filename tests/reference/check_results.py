@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """check_results.py — open a t2rec results file with h5py and assert every object and
-attribute that docs/results-format.md (schema version 1) promises. Exit 0 if the file
+attribute that docs/results-format.md (schema version 2) promises. Exit 0 if the file
 conforms, 1 with one line per problem otherwise.
 
 usage: /usr/bin/python3 tests/reference/check_results.py RESULTS.h5 [--expect-cells N]
@@ -11,17 +11,18 @@ import sys
 import h5py
 import numpy as np
 
-SCHEMA = 1
+SCHEMA = 2
 STD_METRICS = ["excess_risk_cold", "excess_risk_warm", "rmse_cold", "rmse_warm", "mae_cold",
                "mae_warm", "ndcg_at_10", "recall_at_10", "regret_at_10", "rmse", "mae",
                "precision_at_10", "map_at_10"]
 TABLE_COLUMNS = (["key", "method", "status", "replicate", "n_obs", "user_intrinsic_dim",
                   "item_intrinsic_dim", "user_ambient_dim", "item_ambient_dim", "beta",
-                  "train_seed", "data_seed", "fit_seconds", "epochs_run"] + STD_METRICS)
+                  "train_seed", "data_seed", "fit_seconds", "epochs_run", "best_epoch",
+                  "stopped_by"] + STD_METRICS)
 CELL_ATTRS = {  # name -> numpy kind ('U' = string)
     "key": "U", "replicate": "i", "data_seed": "u", "train_seed": "u", "status": "U",
     "reason": "U", "fit_seconds": "f", "epochs_run": "i", "best_epoch": "i", "n_fallback": "i",
-    "note": "U",
+    "note": "U", "stopped_by": "U",
 }
 PROVENANCE = ["code_version", "code_dirty", "compiler", "blas_core", "blas_threads", "host",
               "start_time", "end_time"]
@@ -82,7 +83,8 @@ def check(path, expect_cells):
             bad(f"/table columns {cols} != {TABLE_COLUMNS}")
             return
         for c in TABLE_COLUMNS[9:]:
-            if c not in ("train_seed", "data_seed", "epochs_run") and f["table"].dtype[c] != np.float64:
+            if c not in ("train_seed", "data_seed", "epochs_run", "best_epoch", "stopped_by") and \
+                    f["table"].dtype[c] != np.float64:
                 bad(f"/table column {c} is {f['table'].dtype[c]}, expected float64")
         if len(table) != len(names):
             bad(f"/table has {len(table)} rows, /cells has {len(names)}")
@@ -149,9 +151,14 @@ def check(path, expect_cells):
             if as_str(r["status"]) != as_str(g.attrs["status"]):
                 bad(f"/table[{name}].status differs from the cell")
             for col, attr in (("replicate", "replicate"), ("train_seed", "train_seed"),
-                              ("data_seed", "data_seed"), ("epochs_run", "epochs_run")):
+                              ("data_seed", "data_seed"), ("epochs_run", "epochs_run"),
+                              ("best_epoch", "best_epoch")):
                 if int(r[col]) != int(g.attrs[attr]):
                     bad(f"/table[{name}].{col} {r[col]} != cell {g.attrs[attr]}")
+            if as_str(r["stopped_by"]) != as_str(g.attrs.get("stopped_by", "")):
+                bad(f"/table[{name}].stopped_by differs from the cell")
+            if as_str(g.attrs.get("stopped_by", "")) not in ("patience", "cap", "diverged", ""):
+                bad(f"{where}: stopped_by {g.attrs.get('stopped_by')!r} is not patience|cap|diverged|''")
             if not same_double(r["fit_seconds"], g.attrs["fit_seconds"]):
                 bad(f"/table[{name}].fit_seconds differs from the cell")
             for col in ("n_obs", "user_intrinsic_dim", "item_intrinsic_dim", "user_ambient_dim",
