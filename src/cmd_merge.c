@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include "commands.h"
 #include "h5out.h"
+#include "outlock.h"
 
 static void merge_usage(FILE *f)
 {
@@ -12,7 +13,8 @@ static void merge_usage(FILE *f)
             "Read every shard file (and OUT.h5 itself when it exists), keep for every cell key the\n"
             "newest record (by provenance end_time; on a tie the later file on the command line\n"
             "wins, OUT.h5 counting as the first), and write OUT.h5 atomically. If any input cannot\n"
-            "be read, nothing is written and OUT.h5 is left as it was (exit status 2).\n\n"
+            "be read, nothing is written and OUT.h5 is left as it was (exit status 2). While a\n"
+            "`t2rec run` (or another merge) writes OUT.h5, merge refuses it (exit 2).\n\n"
             "  -h, --help     this help\n");
 }
 
@@ -43,10 +45,21 @@ int cmd_merge(int argc, char **argv)
     char err[1024];
     cell_record *acc = NULL;
     int nacc = 0, nread = 0, rc = 0;
+    /* one writer per results file: not into a file a run (or another merge) is writing */
+    outlock lock = {.fd = -1};
+    int lr = outlock_take(&lock, out, 0, err, sizeof err);
+    if (lr == OUTLOCK_HELD) {
+        fprintf(stderr, "t2rec merge: %s; nothing written (merge when it is done)\n", err);
+        return 2;
+    } else if (lr == OUTLOCK_ERROR) {
+        fprintf(stderr, "t2rec merge: %s\n", err);
+        return 2;
+    }
     struct stat st;
     if (stat(out, &st) == 0) {
         if (h5out_read(out, &acc, &nacc, err, sizeof err) != 0) {
             fprintf(stderr, "t2rec merge: %s (the output exists but cannot be read; left untouched)\n", err);
+            outlock_release(&lock);
             return 2;
         }
         nread += nacc;
@@ -79,5 +92,6 @@ int cmd_merge(int argc, char **argv)
         }
     }
     h5out_free_records(acc, nacc);
+    outlock_release(&lock);
     return rc;
 }

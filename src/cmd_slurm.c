@@ -16,7 +16,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: t2rec slurm CONFIG --tasks N [--submit] [options]\n\n"
-        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard I/N` into\n"
+        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard auto`, i.e.\n"
+        "shard I/N from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, into\n"
         "OUT.shard-I-of-N.h5) and a merge job that starts after every task succeeded\n"
         "(--dependency=afterok) and merges the shards into OUT (the config's output).\n\n"
         "  --tasks N            number of array tasks (shards), required\n"

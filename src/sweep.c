@@ -1,6 +1,5 @@
 /* sweep.c — the sweep driver (see sweep.h). */
 #include "sweep.h"
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,7 +17,9 @@
 #include "cellrun.h"
 #include "config.h"
 #include "h5out.h"
+#include "outlock.h"
 #include "provenance.h"
+#include "store.h"
 
 void sweep_shard_path(const char *out, int i, int n, char *buf, size_t len)
 {
@@ -37,35 +38,24 @@ static double now_seconds(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-/* ---- the in-memory view of the results file ---- */
+/* ---- SIGINT / SIGTERM: the coordinator stops handing out cells, abandons the cells in flight
+ * (their workers are killed), keeps every stored cell and exits 130 ---- */
 
-typedef struct {
-    const char *path;
-    cell_record *recs;
-    int n;
-} store;
+static volatile sig_atomic_t interrupted;
 
-static const cell_record *store_find(const store *s, const char *key)
+static void on_signal(int sig)
 {
-    for (int k = 0; k < s->n; k++)
-        if (strcmp(s->recs[k].key, key) == 0)
-            return &s->recs[k];
-    return NULL;
+    interrupted = sig;
 }
 
-static int store_add(store *s, const cell_record *r, int count)
+static void catch_signals(struct sigaction *old_int, struct sigaction *old_term)
 {
-    return h5out_merge(&s->recs, &s->n, r, count);
-}
-
-static int store_save(store *s)
-{
-    char err[1024];
-    if (h5out_write(s->path, s->recs, s->n, err, sizeof err) != 0) {
-        fprintf(stderr, "t2rec run: %s\n", err);
-        return -1;
-    }
-    return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);   /* no SA_RESTART: poll() returns at once */
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
 }
 
 /* ---- output checks ---- */
@@ -95,91 +85,6 @@ static int check_output_dir(const char *out)
         return -1;
     }
     return 0;
-}
-
-/* Remove temp files a killed writer left next to path (name.tmp.PID with PID gone). */
-static void remove_stale_temps(const char *dir, const char *base)
-{
-    DIR *dd = opendir(dir);
-    if (!dd)
-        return;
-    struct dirent *e;
-    size_t bl = strlen(base);
-    while ((e = readdir(dd))) {
-        if (strncmp(e->d_name, base, bl) != 0 || strncmp(e->d_name + bl, ".tmp.", 5) != 0)
-            continue;
-        long pid = strtol(e->d_name + bl + 5, NULL, 10);
-        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(dd);
-}
-
-static void split_path(const char *path, char *dir, size_t dl, const char **base)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash) {
-        snprintf(dir, dl, "%.*s", (int)(slash - path), path);
-        if (!*dir)
-            snprintf(dir, dl, "/");
-        *base = slash + 1;
-    } else {
-        snprintf(dir, dl, ".");
-        *base = path;
-    }
-}
-
-/* Fold the cell files a killed run left in STAGING into the store; remove them. */
-static int fold_staged(store *s, const char *staging, int *folded)
-{
-    *folded = 0;
-    DIR *dd = opendir(staging);
-    if (!dd)
-        return 0;
-    remove_stale_temps(staging, "");
-    struct dirent *e;
-    while ((e = readdir(dd))) {
-        size_t l = strlen(e->d_name);
-        if (l < 4 || strcmp(e->d_name + l - 3, ".h5") != 0)
-            continue;
-        char p[PATH_MAX + 300], err[1024];
-        snprintf(p, sizeof p, "%s/%s", staging, e->d_name);
-        cell_record *r = NULL;
-        int n = 0;
-        if (h5out_read(p, &r, &n, err, sizeof err) == 0) {
-            if (store_add(s, r, n) != 0) {
-                h5out_free_records(r, n);
-                closedir(dd);
-                return -1;
-            }
-            (*folded)++;
-            h5out_free_records(r, n);
-        } else {
-            fprintf(stderr, "t2rec run: note: ignoring unreadable cell file %s (%s)\n", p, err);
-        }
-    }
-    closedir(dd);
-    return 0;
-}
-
-static void clear_staging(const char *staging)
-{
-    DIR *dd = opendir(staging);
-    if (!dd)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dd))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", staging, e->d_name);
-        unlink(p);
-    }
-    closedir(dd);
-    rmdir(staging);
 }
 
 /* ---- progress ---- */
@@ -214,24 +119,26 @@ static void progress_show(progress *p, const cfg_cell *cell, const char *what)
     fflush(stderr);
 }
 
-/* ---- workers ---- */
+/* ---- workers ----
+ * Every cell runs in a worker process (also with -j 1), which writes the cell's record to its
+ * staged file; the coordinator takes it into the store. So an interrupt can abandon the cells
+ * in flight by killing their workers, and a worker that dies takes only its own cell with it. */
+
+enum { MSG_STORED = 0, MSG_RUN_FAILED = -1, MSG_WRITE_FAILED = -2 };
 
 typedef struct {
-    int index;     /* cell index in the todo list */
-    int status;    /* 0 record written, -1 could not */
+    int index;            /* cell index in the todo list */
+    int status;           /* MSG_* */
+    double write_seconds; /* time spent writing the staged file */
+    char why[480];        /* the message when status != MSG_STORED */
 } worker_msg;
 
-static int write_cell_file(const char *staging, const cell_record *r, char *err, size_t errlen)
-{
-    char p[PATH_MAX + 300];
-    snprintf(p, sizeof p, "%s/%s.h5", staging, r->key);
-    return h5out_write(p, r, 1, err, errlen);
-}
-
 static void worker_main(const cfg *c, cfg_cell *cells, int *todo, int cmd_fd, int res_fd,
-                        const char *staging, int threads)
+                        const store *s, int threads)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    signal(SIGINT, SIG_IGN);    /* the coordinator decides what an interrupt does */
+    signal(SIGTERM, SIG_IGN);
     blas_set_threads(threads);
     cellrun_cache cache;
     cellrun_cache_init(&cache);
@@ -239,13 +146,20 @@ static void worker_main(const cfg *c, cfg_cell *cells, int *todo, int cmd_fd, in
     while (read(cmd_fd, &idx, sizeof idx) == (ssize_t)sizeof idx && idx >= 0) {
         cell_record rec;
         record_init(&rec);
-        worker_msg msg = {idx, -1};
-        char err[1024];
-        if (cellrun_run(c, &cells[todo[idx]], &cache, threads, &rec) == 0 &&
-            write_cell_file(staging, &rec, err, sizeof err) == 0)
-            msg.status = 0;
-        else
-            fprintf(stderr, "t2rec run: worker: cell %s: %s\n", cells[todo[idx]].key, err);
+        worker_msg msg;
+        memset(&msg, 0, sizeof msg);
+        msg.index = idx;
+        if (cellrun_run(c, &cells[todo[idx]], &cache, threads, &rec) != 0) {
+            msg.status = MSG_RUN_FAILED;
+            snprintf(msg.why, sizeof msg.why, "out of memory running the cell");
+        } else {
+            char p[PATH_MAX + 64];
+            store_staged_path(s, rec.key, p, sizeof p);
+            double t0 = now_seconds();
+            if (h5out_write(p, &rec, 1, msg.why, sizeof msg.why) != 0)
+                msg.status = MSG_WRITE_FAILED;
+            msg.write_seconds = now_seconds() - t0;
+        }
         record_free(&rec);
         if (write(res_fd, &msg, sizeof msg) != (ssize_t)sizeof msg)
             break;
@@ -254,7 +168,8 @@ static void worker_main(const cfg *c, cfg_cell *cells, int *todo, int cmd_fd, in
     _exit(0);
 }
 
-static void record_worker_death(store *s, const cfg_cell *cell, int status)
+/* A record for a cell whose worker died: status failed, reason "worker died: ...". */
+static int record_worker_death(store *s, const cfg_cell *cell, int status, char *err, size_t errlen)
 {
     cell_record rec;
     record_init(&rec);
@@ -262,22 +177,22 @@ static void record_worker_death(store *s, const cfg_cell *cell, int status)
     rec.replicate = cell->replicate;
     rec.data_seed = cell->data_seed;
     rec.train_seed = cell->train_seed;
-    kv_copy(&rec.config, &cell->all);
-    prov_collect(&rec.provenance);
-    char when[40];
+    char when[40], why[128];
     prov_now_iso(when, sizeof when);
-    kv_set(&rec.provenance, "start_time", when);
-    kv_set(&rec.provenance, "end_time", when);
-    snprintf(rec.status, sizeof rec.status, "failed");
-    char why[128];
     if (WIFSIGNALED(status))
         snprintf(why, sizeof why, "worker died: signal %d", WTERMSIG(status));
     else
         snprintf(why, sizeof why, "worker died: exit %d", WEXITSTATUS(status));
-    free(rec.reason);
-    rec.reason = strdup(why);
-    store_add(s, &rec, 1);
+    snprintf(rec.status, sizeof rec.status, "failed");
+    int rc = -1;
+    if (kv_copy(&rec.config, &cell->all) == 0 && prov_collect(&rec.provenance) == 0 &&
+        kv_set(&rec.provenance, "start_time", when) == 0 &&
+        kv_set(&rec.provenance, "end_time", when) == 0 && record_set_reason(&rec, why) == 0)
+        rc = store_put(s, &rec, err, errlen);
+    else
+        snprintf(err, errlen, "out of memory recording the death of the worker of cell %s", cell->key);
     record_free(&rec);
+    return rc;
 }
 
 /* Which cells to hand to which worker. Each worker keeps the last dataset it built
@@ -377,16 +292,25 @@ static int dispatch_pick(dispatch *d, int last)
     return i;
 }
 
-static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int jobs,
-                        int threads, store *s, const char *staging, progress *pr)
+typedef struct {
+    int ran;               /* cells finished in this run (stored or not) */
+    int store_failed;      /* a cell could not be stored: the run stopped handing out cells */
+    int runtime_failed;    /* fork/pipe/memory trouble, every worker died */
+    double write_seconds;  /* workers' time writing staged files */
+} run_stats;
+
+/* The coordinator: hands cells to `jobs` workers, takes their staged files into the store,
+ * records dead workers' cells as failed, stops on an interrupt. */
+static void run_cells(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int jobs, int threads,
+                      store *s, const outlock *lock, progress *pr, run_stats *rs)
 {
-    if (mkdir(staging, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "t2rec run: cannot create %s: %s\n", staging, strerror(errno));
-        return 1;
-    }
+    char err[1024];
     int res[2];
-    if (pipe(res) != 0)
-        return 1;
+    if (pipe(res) != 0) {
+        fprintf(stderr, "t2rec run: pipe: %s\n", strerror(errno));
+        rs->runtime_failed = 1;
+        return;
+    }
     if (jobs > ntodo)
         jobs = ntodo;
     pid_t *pid = calloc((size_t)jobs, sizeof *pid);
@@ -394,33 +318,55 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
     int *busy = calloc((size_t)jobs, sizeof *busy);   /* todo index in flight, or -1 */
     int *last = calloc((size_t)jobs, sizeof *last);   /* the worker's last cell, or -1 */
     dispatch dp;
-    if (!pid || !cmd || !busy || !last || dispatch_init(&dp, cells, todo, ntodo) != 0)
-        return 1;
+    memset(&dp, 0, sizeof dp);
+    if (!pid || !cmd || !busy || !last || dispatch_init(&dp, cells, todo, ntodo) != 0) {
+        fprintf(stderr, "t2rec run: out of memory\n");
+        rs->runtime_failed = 1;
+        jobs = 0;
+    }
+    for (int w = 0; w < jobs; w++)
+        cmd[w] = busy[w] = last[w] = -1;
     fflush(NULL);
+    /* a worker gone between two cells: writing to its pipe must fail, not kill us */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    int started = 0;
     for (int w = 0; w < jobs; w++) {
         int p[2];
-        if (pipe(p) != 0)
-            return 1;
+        if (pipe(p) != 0) {
+            fprintf(stderr, "t2rec run: pipe: %s\n", strerror(errno));
+            break;
+        }
         pid[w] = fork();
         if (pid[w] < 0) {
             fprintf(stderr, "t2rec run: fork: %s\n", strerror(errno));
-            return 1;
+            pid[w] = 0;
+            close(p[0]);
+            close(p[1]);
+            break;
         }
         if (pid[w] == 0) {
             close(p[1]);
             close(res[0]);
+            sigaction(SIGPIPE, &old_pipe, NULL);
+            if (lock->fd >= 0)
+                close(lock->fd);   /* the lock stays with the coordinator */
             for (int v = 0; v < w; v++)
                 close(cmd[v]);
-            worker_main(c, cells, todo, p[0], res[1], staging, threads);
+            worker_main(c, cells, todo, p[0], res[1], s, threads);
         }
         close(p[0]);
         cmd[w] = p[1];
-        busy[w] = -1;
+        started++;
     }
     close(res[1]);
+    if (jobs > 0 && started == 0)
+        rs->runtime_failed = 1;
 
-    int inflight = 0, rc = 0, handed = 0;
-    for (int w = 0; w < jobs; w++) {
+    int inflight = 0, handed = 0, stopping = 0;
+    for (int w = 0; w < started; w++) {
         int i = dispatch_pick(&dp, -1);
         last[w] = i;
         if (i >= 0 && write(cmd[w], &i, sizeof i) == (ssize_t)sizeof i) {
@@ -430,44 +376,41 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
         } else if (i >= 0)
             dispatch_unpick(&dp, i);
     }
-    while (inflight > 0) {
+    while (inflight > 0 && !interrupted) {
         struct pollfd pf = {.fd = res[0], .events = POLLIN};
-        int pr_ = poll(&pf, 1, 500);
-        if (pr_ > 0) {
+        int got_ = poll(&pf, 1, 500);
+        if (got_ > 0) {
             worker_msg msg;
             ssize_t got = read(res[0], &msg, sizeof msg);
-            if (got == (ssize_t)sizeof msg) {
+            if (got == (ssize_t)sizeof msg && msg.index >= 0 && msg.index < ntodo) {
                 int w;
-                for (w = 0; w < jobs && busy[w] != msg.index; w++)
+                for (w = 0; w < started && busy[w] != msg.index; w++)
                     ;
                 const cfg_cell *cell = &cells[todo[msg.index]];
-                if (msg.status == 0) {
-                    char p[PATH_MAX + 300], err[1024];
-                    snprintf(p, sizeof p, "%s/%s.h5", staging, cell->key);
-                    cell_record *r = NULL;
-                    int n = 0;
-                    if (h5out_read(p, &r, &n, err, sizeof err) == 0) {
-                        if (n > 0 && strcmp(r[0].status, "ok") != 0)
-                            pr->failed++;
-                        store_add(s, r, n);
-                        h5out_free_records(r, n);
-                        if (store_save(s) != 0) {
-                            rc = 1;
-                            break;
-                        }
-                        unlink(p);
-                    } else {
-                        fprintf(stderr, "t2rec run: %s\n", err);
+                rs->write_seconds += msg.write_seconds;
+                if (msg.status == MSG_STORED) {
+                    const cell_record *r = NULL;
+                    int src = store_take(s, cell->key, &r, err, sizeof err);
+                    if (r && strcmp(r->status, "ok") != 0)
+                        pr->failed++;
+                    if (src != 0) {
+                        fprintf(stderr, "%st2rec run: %s\n", pr->on ? "\n" : "", err);
+                        rs->store_failed = stopping = 1;
                     }
                 } else {
+                    fprintf(stderr, "%st2rec run: cell %s not stored: %s\n", pr->on ? "\n" : "",
+                            cell->key, msg.why);
                     pr->failed++;
+                    if (msg.status == MSG_WRITE_FAILED)
+                        rs->store_failed = stopping = 1;
                 }
                 pr->done++;
+                rs->ran++;
                 progress_show(pr, cell, "done");
                 inflight--;
-                if (w < jobs) {
+                if (w < started) {
                     busy[w] = -1;
-                    int i = dispatch_pick(&dp, last[w]);
+                    int i = stopping ? -1 : dispatch_pick(&dp, last[w]);
                     if (i >= 0 && write(cmd[w], &i, sizeof i) == (ssize_t)sizeof i) {
                         last[w] = i;
                         busy[w] = i;
@@ -480,19 +423,22 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
             }
         }
         /* a worker that died with a cell in flight: record it failed, go on without it */
-        for (int w = 0; w < jobs; w++) {
+        for (int w = 0; w < started; w++) {
             if (pid[w] <= 0)
                 continue;
             int st;
             if (waitpid(pid[w], &st, WNOHANG) == pid[w]) {
                 pid[w] = 0;
-                if (busy[w] >= 0) {
+                if (busy[w] >= 0 && !interrupted) {
                     const cfg_cell *cell = &cells[todo[busy[w]]];
                     fprintf(stderr, "\nt2rec run: worker %d died running cell %s\n", w, cell->key);
-                    record_worker_death(s, cell, st);
-                    store_save(s);
+                    if (record_worker_death(s, cell, st, err, sizeof err) != 0) {
+                        fprintf(stderr, "t2rec run: %s\n", err);
+                        rs->store_failed = stopping = 1;
+                    }
                     pr->failed++;
                     pr->done++;
+                    rs->ran++;
                     busy[w] = -1;
                     inflight--;
                 }
@@ -501,62 +447,52 @@ static int run_parallel(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int
             }
         }
         int alive = 0;
-        for (int w = 0; w < jobs; w++)
+        for (int w = 0; w < started; w++)
             alive += pid[w] > 0;
-        if (!alive && (inflight > 0 || handed < ntodo)) {
+        if (!alive && !stopping && (inflight > 0 || handed < ntodo)) {
             fprintf(stderr, "t2rec run: every worker died; %d cells not run\n", ntodo - pr->done);
-            rc = 1;
+            rs->runtime_failed = 1;
             break;
         }
     }
+    if (interrupted) {
+        /* abandon the cells in flight; a cell a worker finished and staged before it was killed
+         * is taken in when its message made it */
+        for (int w = 0; w < started; w++)
+            if (pid[w] > 0)
+                kill(pid[w], SIGKILL);
+        for (int w = 0; w < started; w++) {
+            if (pid[w] > 0) {
+                waitpid(pid[w], NULL, 0);
+                pid[w] = 0;
+            }
+            if (cmd[w] >= 0) {
+                close(cmd[w]);
+                cmd[w] = -1;
+            }
+        }
+        worker_msg msg;
+        while (read(res[0], &msg, sizeof msg) == (ssize_t)sizeof msg)
+            if (msg.status == MSG_STORED && msg.index >= 0 && msg.index < ntodo &&
+                store_take(s, cells[todo[msg.index]].key, NULL, err, sizeof err) == 0)
+                rs->ran++;
+    }
     int stop = -1;
-    for (int w = 0; w < jobs; w++)
+    for (int w = 0; w < started; w++)
         if (cmd[w] >= 0) {
             if (write(cmd[w], &stop, sizeof stop) < 0) { /* worker already gone */ }
             close(cmd[w]);
         }
-    for (int w = 0; w < jobs; w++)
+    for (int w = 0; w < started; w++)
         if (pid[w] > 0)
             waitpid(pid[w], NULL, 0);
     close(res[0]);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     free(pid);
     free(cmd);
     free(busy);
     free(last);
     dispatch_free(&dp);
-    return rc;
-}
-
-static int run_serial(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int threads, store *s,
-                      progress *pr)
-{
-    cellrun_cache cache;
-    cellrun_cache_init(&cache);
-    int rc = 0;
-    for (int k = 0; k < ntodo; k++) {
-        cfg_cell *cell = &cells[todo[k]];
-        progress_show(pr, cell, "running");
-        cell_record rec;
-        record_init(&rec);
-        if (cellrun_run(c, cell, &cache, threads, &rec) != 0) {
-            record_free(&rec);
-            fprintf(stderr, "t2rec run: out of memory in cell %s\n", cell->key);
-            rc = 1;
-            break;
-        }
-        if (strcmp(rec.status, "ok") != 0)
-            pr->failed++;
-        int bad = store_add(s, &rec, 1) != 0 || store_save(s) != 0;
-        record_free(&rec);
-        if (bad) {
-            rc = 1;
-            break;
-        }
-        pr->done++;
-        progress_show(pr, cell, "done");
-    }
-    cellrun_cache_free(&cache);
-    return rc;
 }
 
 /* ---- listing ---- */
@@ -636,22 +572,55 @@ static int check_real_data(const cfg *c, const cfg_cell *cells, const int *todo,
 
 /* ---- the driver ---- */
 
+/* The cells of the selection with a stored record: ok / failed; the rest are missing. Prints up
+ * to 5 failed cells with their reasons. */
+static void count_stored(const store *s, const cfg_cell *cells, const int *sel, int nsel, int *nok,
+                         int *nfail, int show)
+{
+    *nok = *nfail = 0;
+    for (int k = 0; k < nsel; k++) {
+        const cell_record *r = store_find(s, cells[sel[k]].key);
+        if (r && strcmp(r->status, "ok") == 0) {
+            (*nok)++;
+        } else if (r) {
+            if (show && (*nfail)++ < 5)
+                fprintf(stderr, "t2rec run: failed: cell %s (%s, replicate %d): %s\n", r->key,
+                        cells[sel[k]].method, r->replicate, r->reason ? r->reason : "");
+            else if (!show)
+                (*nfail)++;
+        }
+    }
+    if (show && *nfail > 5)
+        fprintf(stderr, "t2rec run: ... and %d more failed cells (t2rec export %s --csv lists "
+                "every reason)\n", *nfail - 5, s->path);
+}
+
 int sweep_run(const sweep_opts *o)
 {
     char err[2048];
     cfg *c = NULL;
+    interrupted = 0;
+    struct sigaction old_int, old_term;
+    catch_signals(&old_int, &old_term);
     if (cfg_load(o->config_path, &c, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec run: %s\n", err);
-        return 2;
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return SWEEP_BAD_INPUT;
     }
     cfg_cell *cells = NULL;
     int ncells = 0;
     if (cfg_expand(c, &cells, &ncells, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec run: %s\n", err);
         cfg_free(c);
-        return 2;
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return SWEEP_BAD_INPUT;
     }
-    int rc = 0;
+    int rc = SWEEP_OK, have_store = 0;
+    outlock lock = {.fd = -1};
+    store s;
+    memset(&s, 0, sizeof s);
     char out[PATH_MAX];
     if (o->output)
         snprintf(out, sizeof out, "%s", o->output);
@@ -660,43 +629,64 @@ int sweep_run(const sweep_opts *o)
     else
         snprintf(out, sizeof out, "%s", cfg_output(c));
 
-    store s = {.path = out};
     int *sel = malloc((size_t)(ncells + 1) * sizeof *sel);
     int *todo = malloc((size_t)(ncells + 1) * sizeof *todo);
     int nsel = 0, ntodo = 0;
     if (!sel || !todo) {
-        rc = 1;
+        rc = SWEEP_RUNTIME;
         goto done;
     }
     for (int k = 0; k < ncells; k++)
         if (o->shard_n <= 1 || k % o->shard_n == o->shard_i)
             sel[nsel++] = k;
 
-    struct stat st;
-    int exists = stat(out, &st) == 0;
-    if (exists && h5out_read(out, &s.recs, &s.n, err, sizeof err) != 0) {
+    if (!o->dry_run) {
+        if (check_output_dir(out) != 0) {
+            rc = SWEEP_BAD_INPUT;
+            goto done;
+        }
+        int lr = outlock_take(&lock, out, 0, err, sizeof err);
+        if (lr == OUTLOCK_HELD && o->wait) {
+            fprintf(stderr, "t2rec run: %s; waiting for it (--wait)\n", err);
+            lr = outlock_take(&lock, out, 1, err, sizeof err);
+        }
+        if (lr == OUTLOCK_HELD) {
+            fprintf(stderr, "t2rec run: %s; not running a second writer (wait for it with --wait, "
+                    "or use another -o)\n", err);
+            rc = SWEEP_BAD_INPUT;
+            goto done;
+        } else if (lr == OUTLOCK_UNSUPPORTED) {
+            fprintf(stderr, "t2rec run: note: %s (file system without locks): running without the "
+                    "lock; make sure no other run writes %s\n", err, out);
+        } else if (lr != OUTLOCK_OK) {
+            fprintf(stderr, "t2rec run: %s\n", err);
+            rc = interrupted ? SWEEP_INTERRUPTED : SWEEP_BAD_INPUT;
+            goto done;
+        }
+    }
+    int folded = 0;
+    int so = store_open(&s, out, &folded, err, sizeof err);
+    have_store = 1;
+    if (so == -1) {
         fprintf(stderr, "t2rec run: %s (not touching it; use another -o or remove it)\n", err);
-        rc = 2;
+        rc = SWEEP_BAD_INPUT;
+        goto done;
+    } else if (so != 0) {
+        fprintf(stderr, "t2rec run: %s\n", err);
+        rc = SWEEP_RUNTIME;
         goto done;
     }
+    if (s.ignored)
+        fprintf(stderr, "t2rec run: note: %d unreadable cell file(s) in %s left alone (%s)\n",
+                s.ignored, s.staging, s.note);
+    if (o->shard_n > 1)
+        fprintf(stderr, "t2rec run: shard %d/%d: %d of %d cells\n", o->shard_i, o->shard_n, nsel,
+                ncells);
     if (o->dry_run) {
         dry_run_list(cells, ncells, sel, nsel, &s);
         goto done;
     }
-    if (check_output_dir(out) != 0) {
-        rc = 2;
-        goto done;
-    }
-    char dir[PATH_MAX], staging[PATH_MAX + 8];
-    const char *base;
-    split_path(out, dir, sizeof dir, &base);
-    remove_stale_temps(dir, base);
-    snprintf(staging, sizeof staging, "%s.cells", out);
-    int folded = 0;
-    if (fold_staged(&s, staging, &folded) != 0) {
-        rc = 1;
-        goto done;
-    }
+    store_cleanup(&s);
 
     for (int k = 0; k < nsel; k++) {
         const cell_record *r = store_find(&s, cells[sel[k]].key);
@@ -706,7 +696,7 @@ int sweep_run(const sweep_opts *o)
             todo[ntodo++] = sel[k];
     }
     if (check_real_data(c, cells, todo, ntodo) != 0) {
-        rc = 2;
+        rc = SWEEP_BAD_INPUT;
         goto done;
     }
     int threads = o->threads;
@@ -722,41 +712,52 @@ int sweep_run(const sweep_opts *o)
     if (ntodo < nsel)
         fprintf(stderr, "t2rec run: %s: %d of %d cells already done%s\n", out, nsel - ntodo, nsel,
                 folded ? " (folded in cell files of an interrupted run)" : "");
-    if (ntodo == 0 || !exists || folded) {
-        if (store_save(&s) != 0) {
-            rc = 1;
+    /* the results file exists (and holds any folded cells) before the first cell runs */
+    if (store_flush(&s, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "t2rec run: %s\n", err);
+        rc = SWEEP_RUNTIME;
+        goto done;
+    }
+    run_stats rs;
+    memset(&rs, 0, sizeof rs);
+    if (ntodo > 0 && !interrupted) {
+        if (store_make_staging(&s, err, sizeof err) != 0) {
+            fprintf(stderr, "t2rec run: %s\n", err);
+            rc = SWEEP_RUNTIME;
             goto done;
         }
-        if (folded)
-            clear_staging(staging);
-    }
-    if (ntodo > 0) {
-        if (o->jobs > 1) {
-            rc = run_parallel(c, cells, todo, ntodo, o->jobs, threads, &s, staging, &pr);
-            if (rc == 0)
-                clear_staging(staging);
-        } else {
-            blas_set_threads(threads);
-            rc = run_serial(c, cells, todo, ntodo, threads, &s, &pr);
-        }
+        run_cells(c, cells, todo, ntodo, o->jobs, threads, &s, &lock, &pr, &rs);
         if (pr.on)
             fprintf(stderr, "\n");
     }
-    int nok = 0, nfail = 0;
-    for (int k = 0; k < nsel; k++) {
-        const cell_record *r = store_find(&s, cells[sel[k]].key);
-        if (r && strcmp(r->status, "ok") == 0)
-            nok++;
-        else if (r)
-            nfail++;
+    if (store_flush(&s, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "t2rec run: %s (the finished cells are kept in %s; a rerun folds them in)\n",
+                err, s.staging);
+        rs.store_failed = 1;
     }
-    fprintf(stderr, "t2rec run: %s: %d cells ok, %d failed, %d missing (ran %d, %.1f s)\n", out,
-            nok, nfail, nsel - nok - nfail, pr.done, now_seconds() - pr.t0);
+    store_cleanup(&s);
+    int nok, nfail;
+    count_stored(&s, cells, sel, nsel, &nok, &nfail, !interrupted);
+    fprintf(stderr, "t2rec run: %s: %d cells ok, %d failed, %d missing (ran %d, %.1f s; storing "
+            "%.2f s)\n", out, nok, nfail, nsel - nok - nfail, rs.ran, now_seconds() - pr.t0,
+            s.seconds + rs.write_seconds);
+    if (interrupted) {
+        fprintf(stderr, "t2rec run: interrupted: %d cells done; rerun to resume\n", nok + nfail);
+        rc = SWEEP_INTERRUPTED;
+    } else if (rs.store_failed || rs.runtime_failed) {
+        rc = SWEEP_RUNTIME;
+    } else if (nok < nsel) {
+        rc = SWEEP_CELLS_FAILED;
+    }
 done:
+    if (have_store)
+        store_close(&s);
+    outlock_release(&lock);
     free(sel);
     free(todo);
-    h5out_free_records(s.recs, s.n);
     cfg_cells_free(cells, ncells);
     cfg_free(c);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return rc;
 }

@@ -68,6 +68,35 @@ static int count_cells(const char *h5)
     return n;
 }
 
+/* Cells a resume would find: those in the results file plus the staged cell files in
+ * OUT.cells/ not (yet) in it (a kill can land between two rewrites of the results file). */
+static int stored_cells(const char *h5)
+{
+    cell_record *r = NULL;
+    int n = 0;
+    char err[512], staging[700];
+    struct stat st;
+    if (stat(h5, &st) == 0 && h5out_read(h5, &r, &n, err, sizeof err) != 0)
+        return -1;
+    int total = n;
+    snprintf(staging, sizeof staging, "%s.cells", h5);
+    DIR *d = opendir(staging);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l != 19 || strcmp(e->d_name + 16, ".h5") != 0)
+            continue;
+        int dup = 0;
+        for (int k = 0; k < n && !dup; k++)
+            dup = strncmp(r[k].key, e->d_name, 16) == 0;
+        total += !dup;
+    }
+    if (d)
+        closedir(d);
+    h5out_free_records(r, n);
+    return total;
+}
+
 static char *reference_export(void)
 {
     static char *ref = NULL;
@@ -113,19 +142,136 @@ static void test_reference_run(void **state)
     free(again);
 }
 
-static pid_t spawn_run(const char *out, int jobs)
+/* t2rec run c.ini -o OUT -j JOBS [extra] with stderr to log (NULL: /dev/null). */
+static pid_t spawn_run_log(const char *out, int jobs, const char *extra, const char *log)
 {
     pid_t pid = fork();
     if (pid == 0) {
         char cfgp[600], j[16];
         snprintf(cfgp, sizeof cfgp, "%s/c.ini", dir);
         snprintf(j, sizeof j, "%d", jobs);
-        if (!freopen("/dev/null", "w", stderr))
+        if (!freopen(log ? log : "/dev/null", "w", stderr))
             _exit(126);
-        execl(tu_t2rec(), "t2rec", "run", cfgp, "-o", out, "--threads", "1", "-j", j, (char *)NULL);
+        if (extra)
+            execl(tu_t2rec(), "t2rec", "run", cfgp, "-o", out, "--threads", "1", "-j", j, extra,
+                  (char *)NULL);
+        else
+            execl(tu_t2rec(), "t2rec", "run", cfgp, "-o", out, "--threads", "1", "-j", j, (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn_run(const char *out, int jobs)
+{
+    return spawn_run_log(out, jobs, NULL, NULL);
+}
+
+static char *read_file(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int wait_status(pid_t pid)
+{
+    int st = 0;
+    for (int t = 0; t < 1200; t++) {   /* 120 s at most */
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* Two runs on one output: the second exits 2 naming the first's pid and host, writes nothing;
+ * the first finishes every cell (nothing lost). With --wait the second waits for the first. */
+static void test_output_lock(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    char out[600], lockp[700], logp[700], cmd[4096], log[8192];
+    snprintf(out, sizeof out, "%s/locked.h5", dir);
+    snprintf(lockp, sizeof lockp, "%s.lock", out);
+    snprintf(logp, sizeof logp, "%s/locked.log", dir);
+    pid_t a = spawn_run(out, 1);
+    struct stat st;
+    for (int t = 0; t < 200 && stat(lockp, &st) != 0; t++)
+        usleep(10000);
+    assert_int_equal(stat(lockp, &st), 0);
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s --threads 1", tu_t2rec(), dir, out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    char pidtxt[64];
+    snprintf(pidtxt, sizeof pidtxt, "pid %ld on host ", (long)a);
+    assert_non_null(strstr(log, pidtxt));
+    assert_non_null(strstr(log, "--wait"));
+    /* merge refuses it too */
+    snprintf(cmd, sizeof cmd, "%s merge %s %s/ref.h5", tu_t2rec(), out, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    assert_int_equal(wait_status(a), 0);
+    char *got = export_of(out);
+    assert_string_equal(got, ref);   /* nothing lost, nothing doubled */
+    free(got);
+    assert_true(stat(lockp, &st) != 0);   /* released: the lock file is gone */
+    /* --wait: the second run waits for the first (rerunning everything with --force), then
+     * finds every cell done */
+    a = spawn_run_log(out, 1, "--force", NULL);
+    for (int t = 0; t < 200 && stat(lockp, &st) != 0; t++)
+        usleep(10000);
+    pid_t b = spawn_run_log(out, 1, "--wait", logp);
+    assert_int_equal(wait_status(a), 0);
+    assert_int_equal(wait_status(b), 0);
+    char *bl = read_file(logp);
+    assert_non_null(strstr(bl, "waiting for it"));
+    assert_non_null(strstr(bl, "16 of 16 cells already done"));
+    got = export_of(out);
+    assert_string_equal(got, ref);
+    free(got);
+}
+
+/* SIGINT (serial) and SIGTERM (-j 2) mid-sweep: exit 130 with the 'interrupted' line, the file
+ * opens with the stored cells, no staging left when everything was folded, and the rerun ends
+ * equal to the uninterrupted run. */
+static void test_interrupt(void **state)
+{
+    (void)state;
+    char *ref = reference_export();
+    const int sigs[2] = {SIGINT, SIGTERM}, jobs[2] = {1, 2};
+    for (int k = 0; k < 2; k++) {
+        char out[600], logp[700], cmd[4096], log[8192];
+        snprintf(out, sizeof out, "%s/intr%d.h5", dir, k);
+        snprintf(logp, sizeof logp, "%s/intr%d.log", dir, k);
+        pid_t pid = spawn_run_log(out, jobs[k], NULL, logp);
+        int cells = 0;
+        for (int t = 0; t < 600 && cells < 3; t++) {
+            usleep(50000);
+            cells = stored_cells(out);
+        }
+        assert_true(cells >= 3);
+        kill(pid, sigs[k]);
+        int rc = wait_status(pid);
+        char *l = read_file(logp);
+        printf("signal %d after %d cells: exit %d; %s", sigs[k], cells, rc,
+               strstr(l, "interrupted") ? strstr(l, "interrupted") : "(no line)\n");
+        assert_int_equal(rc, 130);
+        assert_non_null(strstr(l, "interrupted: "));
+        assert_non_null(strstr(l, "cells done; rerun to resume"));
+        int in_file = count_cells(out);
+        assert_true(in_file >= 3 && in_file < 16);
+        assert_int_equal(stored_cells(out), in_file);   /* every stored cell is in the file */
+        snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s --threads 1 -j 2", tu_t2rec(), dir, out);
+        assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+        char *full = export_of(out);
+        assert_string_equal(full, ref);
+        free(full);
+    }
 }
 
 /* Kill a serial run with SIGKILL once some cells are done; the file must hold exactly the
@@ -140,15 +286,28 @@ static void test_resume_after_sigkill(void **state)
     int cells = 0;
     for (int t = 0; t < 600 && cells < 5; t++) {
         usleep(50000);
-        struct stat st;
-        if (stat(out, &st) == 0)
-            cells = count_cells(out);
+        cells = stored_cells(out);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    int after = count_cells(out);
-    printf("killed after %d cells; file opens with %d cells\n", cells, after);
+    int after = stored_cells(out), in_file = count_cells(out);
+    printf("killed after %d cells; file opens with %d cells, %d stored in all\n", cells, in_file,
+           after);
     assert_true(after >= 5 && after < 16);
+    assert_true(in_file >= 0 && in_file <= after);
+    /* a dry run sees the staged cells as done (a resume skips them) */
+    char cmd0[4096], log0[16384];
+    snprintf(cmd0, sizeof cmd0, "%s run %s/c.ini -o %s --dry-run | grep -c -E ' (ok|failed) '",
+             tu_t2rec(), dir, out);
+    tu_run(cmd0, log0, sizeof log0);
+    assert_int_equal(atoi(log0), after);
+    /* a run with nothing to do (shard 0/1000 is cell 0, the first one done) folds the staged
+     * cells into the file */
+    snprintf(cmd0, sizeof cmd0, "%s run %s/c.ini -o %s --shard 0/1000 --threads 1 2>&1",
+             tu_t2rec(), dir, out);
+    assert_int_equal(tu_run(cmd0, log0, sizeof log0), 0);
+    assert_non_null(strstr(log0, "1 of 1 cells already done"));
+    assert_int_equal(count_cells(out), after);
     /* every stored cell equals the reference row with the same key */
     char *partial = export_of(out);
     assert_non_null(partial);
@@ -168,8 +327,8 @@ static void test_resume_after_sigkill(void **state)
     free(full);
 }
 
-/* Kill a -j 2 run 10 times at random moments (the file is rewritten after every cell, so some
- * kills land in a write); every file opens; the resumed export equals the reference. */
+/* Kill a -j 2 run 10 times at random moments (some kills land in a staged cell write, some in a
+ * rewrite of the results file); every file opens; the resumed export equals the reference. */
 static void test_parallel_kills(void **state)
 {
     (void)state;
@@ -180,7 +339,7 @@ static void test_parallel_kills(void **state)
     int n_kills = 0;
     for (int round = 0; round < 10; round++) {
         pid_t pid = spawn_run(out, 2);
-        usleep(100000 + rand() % 900000);   /* the results file is rewritten after every cell */
+        usleep(100000 + rand() % 900000);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         n_kills++;
@@ -302,11 +461,33 @@ static void test_shards_merge(void **state)
     /* shard sizes: 16 cells over 3 shards -> 6, 5, 5 */
     snprintf(p, sizeof p, "%s/s0.h5", dir);
     assert_int_equal(count_cells(p), 6);
-    /* SLURM_ARRAY_TASK_ID / COUNT pick the shard when --shard is not given */
+    /* inside a Slurm array job without --shard: no sharding at all */
     snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 %s run %s/c.ini "
-             "-o %s/env1.h5 --threads 1 --dry-run | tail -1", tu_t2rec(), dir, dir);
+             "-o %s/env1.h5 --threads 1 --dry-run 2>&1", tu_t2rec(), dir, dir);
     assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "16 cells in this selection (16 in the config)"));
+    assert_null(strstr(log, "shard"));
+    /* --shard auto takes the shard from SLURM_ARRAY_* (id - min of count) and says so */
+    snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_COUNT=3 "
+             "%s run %s/c.ini -o %s/env1.h5 --threads 1 --dry-run --shard auto 2>&1", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "shard 1/3: 5 of 16 cells"));
     assert_non_null(strstr(log, "5 cells in this selection (16 in the config)"));
+    /* --shard auto outside a Slurm array: exit 2, nothing written */
+    snprintf(cmd, sizeof cmd, "env -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_COUNT %s run %s/c.ini "
+             "-o %s/env2.h5 --shard auto 2>&1", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    assert_non_null(strstr(log, "SLURM_ARRAY_TASK_ID"));
+    snprintf(p, sizeof p, "%s/env2.h5", dir);
+    struct stat st;
+    assert_true(stat(p, &st) != 0);
+    /* a real sharded run prints its shard line */
+    snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 %s run %s/c.ini "
+             "-o %s/auto2.h5 --threads 1 --shard auto 2>&1", tu_t2rec(), dir, dir);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "shard 2/3: 5 of 16 cells"));
+    snprintf(p, sizeof p, "%s/auto2.h5", dir);
+    assert_int_equal(count_cells(p), 5);
 }
 
 static void test_parallel_equals_serial(void **state)
@@ -405,13 +586,15 @@ static void test_failed_cells(void **state)
                      "test_cold_pairs = 500\ntest_warm_pairs = 100\n"
                      "[method.twotower]\nlr = 1e5, 0.001\nepochs = 60\nwidth = 16\n");
     snprintf(cmd, sizeof cmd, "%s run %s -o %s/div.h5 --threads 1", tu_t2rec(), p, dir);
-    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 3);   /* a failed cell: exit 3, not 0 */
     assert_non_null(strstr(log, "1 cells ok, 1 failed"));
+    assert_non_null(strstr(log, "failed: cell "));        /* which cell and why */
+    assert_non_null(strstr(log, "non-finite"));
     snprintf(cmd, sizeof cmd, "%s export %s/div.h5 --csv", tu_t2rec(), dir);
     assert_int_equal(tu_run(cmd, log, sizeof log), 0);
     assert_non_null(strstr(log, "non-finite"));
     snprintf(cmd, sizeof cmd, "%s run %s -o %s/div.h5 --threads 1 --retry-failed", tu_t2rec(), p, dir);
-    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 3);
     assert_non_null(strstr(log, "1 of 2 cells already done"));
     assert_non_null(strstr(log, "ran 1"));
 }
@@ -428,6 +611,8 @@ int main(void)
         cmocka_unit_test(test_threads_determinism),
         cmocka_unit_test(test_force_and_bad_output),
         cmocka_unit_test(test_failed_cells),
+        cmocka_unit_test(test_output_lock),
+        cmocka_unit_test(test_interrupt),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
