@@ -406,10 +406,10 @@ static int build(const cell_record *recs, int n, const char *metric, report *out
     for (int gi = 0; gi < out->ngroups; gi++) {
         report_group *g = &out->groups[gi];
         out->n_budget_limited += !strcmp(g->status, "budget-limited");
-        if (!report_has_slope(g) || !strcmp(g->method, "baseline") ||
-            !strcmp(g->method, "oracle") || strncmp(metric, "excess_risk", 11))
+        if (!report_has_slope(g) || !strcmp(g->method, "oracle") || strncmp(metric, "excess_risk", 11))
             continue;
-        double ref = baseline_error(out, g);
+        /* the baseline itself is compared with Var R* only */
+        double ref = strcmp(g->method, "baseline") ? baseline_error(out, g) : NAN;
         if (!isfinite(ref))
             ref = 1.0;   /* Var R* = 1: the error of predicting the mean */
         if (g->err_at_max_n >= 0.9 * ref) {

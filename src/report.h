@@ -19,7 +19,8 @@
  *   "budget-limited"       some cell stopped at its epoch/step cap while still improving
  *                          (stopped_by = "cap"): the curve measures the budget, not the rate;
  *   "not yet learning"     the error at the largest n_obs is >= 0.9 of the `baseline` method's
- *                          error at the same data (or of Var R* = 1 without a baseline).
+ *                          error at the same data (or of Var R* = 1 without a baseline, and
+ *                          for the baseline itself): excess-risk metrics only.
  */
 #ifndef REPORT_H
 #define REPORT_H
