@@ -1,5 +1,6 @@
 /* plot.h — gnuplot figures of a results file (SPEC section 9): convergence (log-log error
- * against n_obs, mean and 95% CI band per group, theory slope dashed, fitted slope in the key),
+ * against n_obs, mean and 95% CI band per group, theory slope dashed, the report's slope with its
+ * per-replicate CI in the key, or the group's status (e.g. BUDGET-LIMITED) instead),
  * methods compared on common axes per data group, and learning curves per epoch. Writes the
  * data (.dat), the gnuplot script (.gp) and the figures (.png, .pdf) into a folder. */
 #ifndef PLOT_H
