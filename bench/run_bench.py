@@ -270,12 +270,20 @@ def main():
     # 9. converged accuracy against the full-training PyTorch reference
     summary["converged"] = converged(best_core)
 
+    # 10. the results store: cost per cell as the sweep grows (store_bench below)
+    summary["store"] = store_bench()
+
     loads = [float(r["load_before"].split()[0]) for r in runs]
     summary["load_average_1min"] = {"min": min(loads), "max": max(loads),
                                     "note": "1-minute load average before each run (2 cores)"}
     with open(OUT, "w") as f:
         json.dump({"summary": summary, "runs": runs}, f, indent=1)
     print_table(summary)
+    print_store(summary["store"])
+    if not summary["store"]["within"] and SCALE != "smoke":
+        sys.stderr.write("bench: storing a cell at %d cells costs more than %.0fx what it costs at %d\n"
+                         % (summary["store"]["sizes"][-1], STORE_RATIO, summary["store"]["sizes"][0]))
+        return 1
     bad = [r for r in summary["converged"]["cells"] if not r["within"]]
     if bad and SCALE != "smoke":
         sys.stderr.write("bench: t2rec's default fit is above %.1fx the PyTorch reference on %s\n" %
@@ -382,6 +390,80 @@ def baselines(core):
         rows.append(row)
     return {"fold": "u1", "rows": rows, "note": "t2rec at 1 thread; PyTorch at 1 and 2 threads (best shown); "
             "test RMSE on u1.test after the same number of epochs (different initial values: not bitwise)"}
+
+
+# ---- step 10: the results store (bench/bench_store.c and t2rec run itself) ----
+STORE_RATIO = 2.0
+STORE_SIZES = {"smoke": [20, 200], "small": [100, 1000, 10000], "full": [100, 1000, 10000]}[SCALE]
+STORE_RUN_SIZES = {"smoke": [20], "small": [100, 1000], "full": [100, 1000, 10000]}[SCALE]
+
+
+def store_run_config(cells, path, out):
+    """A sweep of `cells` tiny baseline cells on one small dataset (the cells differ in reg_u,
+    reg_i and epochs, so the data is built once and storing is most of a cell's cost)."""
+    axes = {"epochs": 1, "reg_u": 1, "reg_i": 1}
+    left = cells
+    for k, cap in (("reg_u", 50), ("reg_i", 50), ("epochs", 40)):
+        axes[k] = min(cap, left)
+        left = -(-left // axes[k])
+    if axes["reg_u"] * axes["reg_i"] * axes["epochs"] != cells:
+        raise SystemExit("bench: store sweep of %d cells: use a product of <= 50 x 50 x 40" % cells)
+    vals = lambda n: ", ".join(str(v) for v in range(1, n + 1))
+    with open(path, "w") as f:
+        f.write("[experiment]\nname = benchstore%d\nseed = 1\noutput = %s\n"
+                "[data]\nn_obs = 256\nuser_ambient_dim = 4\nitem_ambient_dim = 4\n"
+                "test_cold_pairs = 100\ntest_warm_pairs = 100\n"
+                "[method.baseline]\nepochs = %s\nreg_u = %s\nreg_i = %s\n"
+                % (cells, out, vals(axes["epochs"]), vals(axes["reg_u"]), vals(axes["reg_i"])))
+
+
+def store_bench():
+    """Step 10: seconds spent storing one cell at N cells. bench_store: the store API with a
+    real cell record cloned N times, next to the old cost (the whole file rewritten per cell);
+    t2rec run: a real sweep of N tiny cells, its 'storing X s' over N."""
+    sizes = STORE_SIZES
+    res = run("results store: %s cells (bench_store)" % "/".join(map(str, sizes)),
+              [os.path.join(BUILD, "bench", "bench_store"), os.path.join(WORK, "store")] +
+              [str(n) for n in sizes], {}, parse_json=False)
+    rows = [json.loads(l) for l in res.strip().splitlines()]
+    sweep = []
+    for n in STORE_RUN_SIZES:
+        cfg = os.path.join(WORK, "store_run_%d.ini" % n)
+        out = os.path.join(WORK, "store_run_%d.h5" % n)
+        if os.path.exists(out):
+            os.remove(out)
+        store_run_config(n, cfg, out)
+        t0 = time.time()
+        # its last line (stderr) says "N cells ok, ... (ran N, T s; storing S s)"
+        log = run("t2rec run: %d tiny cells" % n,
+                  ["sh", "-c", 'exec "$0" run "$1" --no-progress 2>&1', T2REC, cfg], {},
+                  parse_json=False)
+        m = re.search(r"(\d+) cells ok.*\(ran (\d+), ([0-9.]+) s; storing ([0-9.]+) s\)", log)
+        sweep.append({"cells": n, "wall_seconds": time.time() - t0,
+                      "store_seconds_per_cell": float(m.group(4)) / n if m else None,
+                      "ok": int(m.group(1)) if m else None})
+        os.remove(out)
+    base = rows[0]["store_seconds_per_cell"]
+    ratio = rows[-1]["store_seconds_per_cell"] / base
+    return {"sizes": sizes, "bench_store": rows, "t2rec_run": sweep,
+            "ratio_largest_vs_smallest": ratio, "within": ratio <= STORE_RATIO,
+            "note": "seconds per cell spent storing (staged write + fsync, rewrites of the results "
+                    "file); legacy = one whole-file rewrite at N cells, what every cell cost before"}
+
+
+def print_store(st):
+    print("\nresults store: seconds per cell spent storing, as the sweep grows")
+    print("  %8s %12s %14s %10s %14s" % ("cells", "store/cell", "worst cell", "rewrites", "before/cell"))
+    for r in st["bench_store"]:
+        print("  %8d %12.4f %14.3f %10d %14.3f" % (r["cells"], r["store_seconds_per_cell"],
+                                                   r["store_worst_cell_seconds"], r["rewrites"],
+                                                   r["legacy_seconds_per_cell_at_n"]))
+    for r in st["t2rec_run"]:
+        print("  t2rec run, %d tiny cells: %s s storing per cell, %.1f s wall" %
+              (r["cells"], "%.4f" % r["store_seconds_per_cell"] if r["store_seconds_per_cell"] else "?",
+               r["wall_seconds"]))
+    print("  largest / smallest sweep: %.2fx (must be <= %.0fx) %s" %
+          (st["ratio_largest_vs_smallest"], STORE_RATIO, "ok" if st["within"] else "FAIL"))
 
 
 def print_table(s):
