@@ -1,4 +1,5 @@
 /* cmd_export.c — `t2rec export RESULTS.h5 --csv`: the long per-cell table for pandas/R. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,22 @@ int cmd_export(int argc, char **argv)
             f = fopen(tmp, "w");
         }
         if (!f) {
-            fprintf(stderr, "t2rec export: cannot write %s\n", out);
+            fprintf(stderr, "t2rec export: cannot write %s: %s\n", out, strerror(errno));
             rc = 2;
         } else {
+            errno = 0;
             int bad = h5out_export_csv_opts(f, recs, n, timing) != 0;
+            bad |= fflush(f) != 0;
+            bad |= fsync(fileno(f)) != 0;
+            int e = errno;
             bad |= fclose(f) != 0;
-            if (bad || rename(tmp, out) != 0) {
-                fprintf(stderr, "t2rec export: error writing %s\n", out);
+            if (!bad && rename(tmp, out) != 0)
+                bad = 1;
+            if (bad) {
+                if (!e)
+                    e = errno;
+                fprintf(stderr, "t2rec export: cannot write %s: %s (%s left as it was)\n", out,
+                        e ? strerror(e) : "write error", out);
                 unlink(tmp);
                 rc = 1;
             }

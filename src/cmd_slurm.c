@@ -121,15 +121,37 @@ static char *fill(const char *tpl, const subst *subs, int nsubs, char *err, size
     return out;
 }
 
+/* Written to PATH.tmp.PID and renamed: a full disk leaves the previous script (or none), never
+ * half a script. -1 with errno on failure. */
 static int write_script(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
+    size_t tl = strlen(path) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp)
         return -1;
-    fputs(text, f);
-    if (fclose(f) != 0)
+    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(tmp);
         return -1;
-    return chmod(path, 0755);
+    }
+    int bad = fputs(text, f) < 0;
+    bad |= fflush(f) != 0;
+    bad |= fsync(fileno(f)) != 0;
+    int e = errno;
+    bad |= fclose(f) != 0;
+    if (!bad)
+        bad = chmod(tmp, 0755) != 0 || rename(tmp, path) != 0;
+    if (bad) {
+        if (!e)
+            e = errno;
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return -1;
+    }
+    free(tmp);
+    return 0;
 }
 
 /* Single-quote for the shell. */

@@ -521,40 +521,69 @@ int h5out_write(const char *path, const cell_record *recs, int n, char *err, siz
         return -1;
     }
     snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    /* The file is built in memory (HDF5's core driver, no backing store) and written out with
+     * plain write(2) calls: HDF5 never does I/O on the disk here, so a full disk or an I/O error
+     * is one errno we report, and never an HDF5 file left half-closed (which crashed HDF5's
+     * clean-up at exit: issue 19). The bytes are those of a file written directly. */
     h5_quiet q;
     quiet_on(&q);
     int rc = -1;
-    hid_t fapl = make_fapl();
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    void *image = NULL;
+    ssize_t size = -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    size_t incr = (size_t)n * 16384 > (1u << 20) ? (size_t)n * 16384 : (1u << 20);
+    hid_t f = fapl < 0 || H5Pset_fapl_core(fapl, incr, 0) < 0 ? -1
+              : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (f < 0) {
-        seterr(err, errlen, "cannot write %s: cannot create the temporary file %s%s%s", path, tmp,
-               errno ? ": " : "", errno ? strerror(errno) : "");
+        seterr(err, errlen, "cannot write %s: HDF5 cannot create a file (out of memory?)", path);
     } else {
         rc = write_all(f, recs, n);
-        int e = errno;   /* the sec2 driver's failed write(2) leaves it set */
-        if (H5Fclose(f) < 0) {
+        if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
             rc = -1;
-            if (!e)
-                e = errno;
-        }
-        if (rc != 0) {
-            int known = e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG;
-            seterr(err, errlen, "cannot write %s: HDF5 error while writing %s (%s)", path, tmp,
-                   known ? strerror(e) : "disk full?");
-        }
+        if (rc == 0 && (size = H5Fget_file_image(f, NULL, 0)) <= 0)
+            rc = -1;
+        if (rc == 0 && !(image = malloc((size_t)size)))
+            rc = -1;
+        if (rc == 0 && H5Fget_file_image(f, image, (size_t)size) != size)
+            rc = -1;
+        if (H5Fclose(f) < 0)
+            rc = -1;
+        if (rc != 0)
+            seterr(err, errlen, "cannot write %s: HDF5 error while building the file in memory "
+                   "(out of memory?)", path);
     }
     quiet_off(&q);
     if (rc == 0) {
-        int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            seterr(err, errlen, "cannot write %s: cannot create the temporary file %s: %s", path,
+                   tmp, strerror(errno));
+            rc = -1;
+        }
+        for (size_t off = 0; rc == 0 && off < (size_t)size;) {
+            ssize_t w = write(fd, (const char *)image + off, (size_t)size - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                seterr(err, errlen, "cannot write %s: writing %s failed: %s", path, tmp,
+                       w < 0 ? strerror(errno) : "no progress");
+                rc = -1;
+            } else {
+                off += (size_t)w;
+            }
+        }
+        if (rc == 0 && fsync(fd) != 0) {
             seterr(err, errlen, "cannot write %s: sync of %s failed: %s", path, tmp, strerror(errno));
             rc = -1;
         }
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0 && close(fd) != 0 && rc == 0) {
+            seterr(err, errlen, "cannot write %s: closing %s failed: %s", path, tmp, strerror(errno));
+            rc = -1;
+        }
     }
+    free(image);
     if (rc == 0 && rename(tmp, path) != 0) {
         seterr(err, errlen, "cannot write %s: rename from %s failed: %s", path, tmp, strerror(errno));
         rc = -1;
