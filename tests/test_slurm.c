@@ -1,7 +1,7 @@
 /* test_slurm.c — the Slurm path for real: tests/slurm/slurm_test.sh starts a single-node Slurm
  * (Debian's slurm-wlm and munge; installed when missing), submits a 4-task array sweep with
- * `t2rec slurm --submit`, waits for it and its merge job, compares the merged export with a
- * local run, and stops exactly the daemons it started. Needs root (apt-get, daemons): skipped
+ * `t2rec slurm --submit` (its tasks shard with `run --shard auto`), waits for it and its merge
+ * job, compares the merged export with a local run, and stops exactly the daemons it started. Needs root (apt-get, daemons): skipped
  * with a printed reason otherwise, or when T2REC_SKIP_SLURM=1. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +36,17 @@ static void test_slurm_array_and_merge(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "array.sbatch"));
     assert_non_null(strstr(out, "merge.sbatch"));
+    /* the tasks shard through --shard auto and say which shard they ran */
+    snprintf(cmd, sizeof cmd, "grep -c -- '--shard auto' %s/results/slurmtest.slurm/array.sbatch", dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    for (int t = 0; t < 4; t++) {
+        snprintf(cmd, sizeof cmd, "cat %s/results/slurmtest.slurm/slurmtest-*_%d.err", dir, t);
+        assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+        char want[64];
+        snprintf(want, sizeof want, "shard %d/4: 3 of 12 cells", t);
+        if (!strstr(out, want))
+            fail_msg("task %d log lacks '%s':\n%s", t, want, out);
+    }
 }
 
 int main(void)
