@@ -59,15 +59,16 @@ static const param_spec tt_params[] = {
      "torch: PyTorch's default nn.Linear init, U(+-1/sqrt(fan_in)) weights and biases; he: "
      "He-uniform weights U(+-sqrt(6/fan_in)), zero biases (makes <f, g> large at the start)"},
     {"lr", PT_REAL, "0.003", 1e-9, 1e9, NULL, "Adam learning rate (absurd values diverge: the cell is recorded failed)"},
-    {"lr_schedule", PT_ENUM, "cosine", 0, 0, "constant|cosine|plateau",
+    {"lr_schedule", PT_ENUM, "plateau", 0, 0, "constant|cosine|plateau",
      "constant; cosine: lr * (1 + cos(pi e / E)) / 2 at epoch e of the epoch budget E; plateau: "
-     "lr halved after max(1, patience / 2) epochs without valid improvement"},
+     "lr halved after patience / 2 epochs without valid improvement (needs patience >= 2; "
+     "without a valid split it runs as constant, said in the cell's note)"},
     {"batch", PT_INT, "256", 1, 1 << 20, NULL, "pairs per minibatch"},
     {"epochs", PT_INT, "1000", 1, 1000000, NULL, "largest epoch budget"},
-    {"max_steps", PT_INT, "8000", 0, 1e15, NULL,
+    {"max_steps", PT_INT, "60000", 0, 1e15, NULL,
      "budget in Adam steps: the epoch budget is min(epochs, ceil(max_steps / steps per epoch)), "
      "so small n gets as many optimiser steps as large n (0 = epochs only)"},
-    {"patience", PT_INT, "30", 0, 1000000, NULL,
+    {"patience", PT_INT, "20", 0, 1000000, NULL,
      "stop after this many epochs without valid improvement (0 = never stop early); the best "
      "valid epoch's weights are kept either way"},
     {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
@@ -140,8 +141,9 @@ static const char *tt_parse(const kvset *kv, tt_param *p, const char **bad_key)
     if (p->lr_schedule == LR_PLATEAU && p->patience < 2) {
         *bad_key = "lr_schedule";
         snprintf(msg, sizeof msg,
-                 "lr_schedule = plateau halves the lr after patience / 2 epochs without "
-                 "improvement: it needs patience >= 2 (patience = %d)", p->patience);
+                 "lr_schedule = plateau (the default) halves the lr after patience / 2 epochs "
+                 "without improvement and needs patience >= 2 (patience = %d); with patience = 0 "
+                 "set lr_schedule = constant or cosine", p->patience);
         return msg;
     }
     return NULL;
@@ -717,6 +719,7 @@ static void *tt_train(const est_fit_ctx *ctx)
     if (prm.max_steps > 0 && (prm.max_steps + spe - 1) / spe < epochs)
         epochs = (int)((prm.max_steps + spe - 1) / spe);
     int plateau_wait = patience / 2 > 1 ? patience / 2 : 1, plateau_since = 0;
+    int plateau = prm.lr_schedule == LR_PLATEAU && d->valid.n > 0;
     double lr_now = lr;
     snprintf(cv->stopped_by, sizeof cv->stopped_by, "cap");
     int epoch;
@@ -824,7 +827,7 @@ static void *tt_train(const est_fit_ctx *ctx)
         } else if (es == EST_EARLY_STOP) {
             snprintf(cv->stopped_by, sizeof cv->stopped_by, "patience");
             break;
-        } else if (prm.lr_schedule == LR_PLATEAU && ++plateau_since >= plateau_wait) {
+        } else if (plateau && ++plateau_since >= plateau_wait) {
             lr_now *= 0.5;   /* ReduceLROnPlateau(factor 0.5, patience / 2) */
             plateau_since = 0;
         }
@@ -834,10 +837,12 @@ static void *tt_train(const est_fit_ctx *ctx)
     cv->best_epoch = early.best_epoch;
     snprintf(cv->note, sizeof cv->note,
              "width=%d depth=%d embed_dim=%d params=%zu batch=%d init=%s lr_schedule=%s "
-             "epoch_budget=%d weight_decay=adamw(decoupled,weights only) "
+             "epoch_budget=%d decay=adamw(weights only) "
              "schedule=%s threads=%d train_s=%.3f eval_s=%.3f",
              width, depth, P, m->net->n_params, B, prm.init_torch ? "torch" : "he",
-             prm.lr_schedule_name, epochs, sched_s, threads >= 2 ? 2 : 1, train_s, eval_s);
+             prm.lr_schedule == LR_PLATEAU && !plateau ? "plateau(no valid split: constant)"
+                                                       : prm.lr_schedule_name,
+             epochs, sched_s, threads >= 2 ? 2 : 1, train_s, eval_s);
     ok = 1;
 done:
     if (m && m->net)

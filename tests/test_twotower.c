@@ -206,7 +206,79 @@ static void test_check_parameter(void **state)
     kv_set(&kv, "depth", "-1");
     assert_non_null(est_twotower.check_parameter(&kv, &bad));
     assert_string_equal(bad, "depth");
+    kv_set(&kv, "depth", "2");
+    /* the default plateau schedule needs a patience to halve on: refused, naming the key */
+    kv_set(&kv, "patience", "0");
+    msg = est_twotower.check_parameter(&kv, &bad);
+    assert_non_null(msg);
+    assert_string_equal(bad, "lr_schedule");
+    kv_set(&kv, "lr_schedule", "cosine");
+    assert_null(est_twotower.check_parameter(&kv, &bad));
+    kv_set(&kv, "lr_schedule", "step");
+    assert_non_null(est_twotower.check_parameter(&kv, &bad));
+    assert_string_equal(bad, "lr_schedule");
     kv_free(&kv);
+}
+
+/* The valid RMSE of the model a fit returns (its kept weights). */
+static double valid_rmse(const void *model, const ds_data *d)
+{
+    const ds_split *s = &d->valid;
+    double *pred = malloc((size_t)s->n * sizeof *pred);
+    est_twotower.predict(model, d, s->n, s->user, s->item, pred);
+    double e = metric_rmse(pred, s->rating, s->n);
+    free(pred);
+    return e;
+}
+
+/* Training to convergence: every fit says why it stopped and keeps its best valid epoch.
+ * patience ends a default fit; patience = 0 runs the whole budget ("cap") and still keeps the
+ * best epoch, not the last; max_steps sets the epoch budget (ceil(max_steps / steps per epoch));
+ * the cosine schedule runs over that budget. */
+static void test_stopping_and_budget(void **state)
+{
+    (void)state;
+    ds_data d;
+    assert_int_equal(make_data(&d, 2048, 21, 500), 0);
+    long spe = (d.train.n + 127) / 128;
+    struct {
+        const char *kv[8];
+        const char *stopped_by;
+        int epochs;          /* expected epochs_run, 0 = not fixed */
+    } cases[] = {
+        {{"depth=1", "width=16", "batch=128", NULL}, "patience", 0},
+        {{"depth=1", "width=16", "batch=128", "patience=0", "lr_schedule=constant", "epochs=25",
+          "lr=0.05", NULL},
+         "cap", 25},
+        {{"depth=1", "width=16", "batch=128", "patience=0", "lr_schedule=cosine", "max_steps=100",
+          NULL}, "cap", (int)((100 + spe - 1) / spe)},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        tu_fit_result r;
+        assert_int_equal(tu_fit(&est_twotower, &d, 5, cases[c].kv, &r), 0);
+        assert_non_null(r.model);
+        est_curves *cv = &r.curves;
+        printf("case %zu: stopped_by %s after %d epochs, best epoch %d\n", c, cv->stopped_by,
+               cv->epochs_run, cv->best_epoch);
+        assert_string_equal(cv->stopped_by, cases[c].stopped_by);
+        if (cases[c].epochs)
+            assert_int_equal(cv->epochs_run, cases[c].epochs);
+        assert_true(cv->best_epoch >= 1 && cv->best_epoch <= cv->epochs_run);
+        double best = INFINITY;
+        for (int k = 0; k < cv->n; k++)
+            best = fmin(best, cv->valid_rmse[k]);
+        assert_true(cv->valid_rmse[cv->best_epoch - 1] == best);
+        /* the kept weights are the best epoch's (recomputed: same predictions, same RMSE) */
+        assert_true(fabs(valid_rmse(r.model, &d) - best) <= 1e-12);
+        if (c == 0)   /* patience ended it: patience epochs after the best one */
+            assert_int_equal(cv->epochs_run, cv->best_epoch + 20);
+        if (c == 1)   /* a large constant lr: the valid error wanders, the best is not the last */
+            assert_true(cv->best_epoch < cv->epochs_run);
+        if (c == 2)
+            assert_non_null(strstr(cv->note, "lr_schedule=cosine"));
+        tu_fit_free(&est_twotower, &r);
+    }
+    ds_free(&d);
 }
 
 /* width = theory: ceil(width_scale * n^(d/(2 beta + d))) capped by width_max; error without the
@@ -289,6 +361,7 @@ static void test_divergence(void **state)
     assert_int_equal(tu_fit(&est_twotower, &d, 1, kv, &r), 0);
     assert_null(r.model);
     assert_string_equal(r.err, "non-finite loss at epoch 1");
+    assert_string_equal(r.curves.stopped_by, "diverged");
     est_curves_free(&r.curves);
     ds_free(&d);
 }
@@ -322,7 +395,8 @@ static void test_ids(void **state)
     double rmse[2];
     for (int ids = 0; ids < 2; ids++) {
         const char *kv[] = {ids ? "ids=yes" : "ids=no", "depth=1", "width=32", "embed_dim=4",
-                            "lr=0.01", "batch=200", "epochs=150", "patience=0", NULL};
+                            "lr=0.01", "batch=200", "epochs=150", "patience=0",
+                            "lr_schedule=constant", "max_steps=0", NULL};
         tu_fit_result r;
         assert_int_equal(tu_fit(&est_twotower, &d, 3, kv, &r), 0);
         assert_non_null(r.model);
@@ -355,7 +429,7 @@ static void test_schedules_threads(void **state)
         double *pred[2];
         for (int t = 0; t < 2; t++) {
             const char *kv[] = {sched[s], "depth=2", "width=32", "embed_dim=8", "lr=0.003",
-                                "batch=256", "epochs=8", "patience=0", NULL};
+                                "batch=256", "epochs=8", "patience=0", "lr_schedule=constant", NULL};
             kvset params;
             kv_init(&params);
             for (int k = 0; kv[k]; k++)
@@ -462,6 +536,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pytorch_crosscheck),
         cmocka_unit_test(test_pytorch_crosscheck_alternating),
         cmocka_unit_test(test_check_parameter),
+        cmocka_unit_test(test_stopping_and_budget),
         cmocka_unit_test(test_theory_width_and_determinism),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_ids),
