@@ -396,7 +396,10 @@ static void test_divergence(void **state)
 
 /* the tuned settings (defaults of the method; see est_autorec.c) */
 static const char *ml_kv_item[] = {"side=item", NULL};
-static const char *ml_kv_user[] = {"side=user", NULL};
+/* U-AutoRec: hidden and reg chosen by the mean VALID RMSE over u1..u5 (valid = 10% of each
+ * base file; never the test files) over hidden 50..1000 x reg 3..3000: hidden 150, reg 50 (valid
+ * 0.9241; hidden 500, reg 100, I-AutoRec's setting: 0.9262; the bias baseline 0.9391). */
+static const char *ml_kv_user[] = {"side=user", "hidden=150", "reg=50", NULL};
 
 static void mean_ci(const double *x, int n, double *mean, double *half)
 {
@@ -499,8 +502,11 @@ static void test_movielens_u_autorec(void **state)
     if (!nf)
         skip();
     double mr;
-    run_folds("U-AutoRec (same settings)", ml_kv_user, nf, &mr, 0);
-    assert_true(isfinite(mr) && mr < 1.2);
+    /* predicting the global mean scores 1.11-1.15 and mean + biases ~0.94: the U-AutoRec must
+     * beat the bias baseline (est_baseline) on every fold, checked inside run_folds */
+    run_folds("U-AutoRec (hidden 150, reg 50, full-batch Adam lr 0.01, patience 20)", ml_kv_user, nf,
+              &mr, 1);
+    assert_true(isfinite(mr));
 }
 
 int main(int argc, char **argv)

@@ -492,18 +492,25 @@ static void test_parameters_determinism_early_stop(void **state)
         assert_true(c->valid_rmse[e] >= c->valid_rmse[c->best_epoch - 1]);
     assert_near(split_rmse(&f, &p.d, &p.d.valid, NULL), c->valid_rmse[c->best_epoch - 1], 1e-12);
     assert_true(isnan(c->test_excess[0]));
+    assert_string_equal(c->stopped_by, "patience");
+    int best3 = c->best_epoch;
     fit_free(&f);
-    /* patience 0: every epoch runs, the last factors are kept */
-    assert_non_null(train(&est_mf, &p.d, 13, &f, "rank=16", "reg=0.001", "reg_bias=0.001",
-                          "epochs=12", NULL));
-    assert_int_equal(f.curves.epochs_run, 12);
-    assert_int_equal(f.curves.best_epoch, 12);
-    assert_near(split_rmse(&f, &p.d, &p.d.valid, NULL), f.curves.valid_rmse[11], 1e-12);
+    /* patience 0 (one meaning for every method): every epoch runs, and the BEST valid epoch's
+     * factors are kept, not the last (this overfitting fit peaks early) */
+    assert_non_null(train(&est_mf, &p.d, 13, &f, "solver=sgd", "lr=0.02", "rank=16", "reg=0.001",
+                          "reg_bias=0.001", "epochs=40", NULL));
+    assert_int_equal(f.curves.epochs_run, 40);
+    assert_string_equal(f.curves.stopped_by, "cap");
+    assert_int_equal(f.curves.best_epoch, best3);
+    assert_true(f.curves.best_epoch < 40);
+    assert_true(f.curves.valid_rmse[39] > f.curves.valid_rmse[best3 - 1]);
+    assert_near(split_rmse(&f, &p.d, &p.d.valid, NULL), f.curves.valid_rmse[best3 - 1], 1e-12);
     fit_free(&f);
     /* a diverging SGD is a failed fit with a reason, not a crash */
     assert_null(train(&est_mf, &p.d, 13, &f, "solver=sgd", "lr=50", "epochs=5", NULL));
     printf("# lr=50: %s\n", f.err);
     assert_non_null(strstr(f.err, "non-finite"));
+    assert_string_equal(f.curves.stopped_by, "diverged");
     fit_free(&f);
     /* reg = 0 with a user of one rating (singular normal equations): still a finite fit */
     ds_data z;
