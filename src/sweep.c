@@ -629,10 +629,11 @@ int sweep_run(const sweep_opts *o)
     else
         snprintf(out, sizeof out, "%s", cfg_output(c));
 
-    int *sel = malloc((size_t)(ncells + 1) * sizeof *sel);
-    int *todo = malloc((size_t)(ncells + 1) * sizeof *todo);
+    /* one block: the workers keep `todo`, so `sel` stays reachable in them too */
+    int *sel = malloc(2 * (size_t)(ncells + 1) * sizeof *sel);
+    int *todo = sel ? sel + ncells + 1 : NULL;
     int nsel = 0, ntodo = 0;
-    if (!sel || !todo) {
+    if (!sel) {
         rc = SWEEP_RUNTIME;
         goto done;
     }
@@ -754,7 +755,6 @@ done:
         store_close(&s);
     outlock_release(&lock);
     free(sel);
-    free(todo);
     cfg_cells_free(cells, ncells);
     cfg_free(c);
     sigaction(SIGINT, &old_int, NULL);
