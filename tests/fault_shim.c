@@ -1,0 +1,98 @@
+/* fault_shim.c — an LD_PRELOAD shim for the fault-injection walk of tests/test_sweep.c (issue 19):
+ * T2REC_FAULT="write:K" (or fsync:K, rename:K) makes the K-th call of that function in each
+ * process fail (write: ENOSPC, fsync and rename: EIO), counting only calls on regular files
+ * (write, fsync) so pipes and terminals are left alone. When it fires it appends one line to the
+ * file T2REC_FAULT_LOG, so the walk knows when K went past the last call. Built by the test with
+ * cc -shared -fPIC; not part of t2rec. (stdio writes go through glibc's internal write and are
+ * not seen; t2rec's results files are written with write(2).) */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME };
+static int which = F_NONE;
+static long target, count;
+
+__attribute__((constructor)) static void fault_init(void)
+{
+    const char *e = getenv("T2REC_FAULT");
+    if (!e)
+        return;
+    const char *colon = strchr(e, ':');
+    if (!colon)
+        return;
+    size_t l = (size_t)(colon - e);
+    if (l == 5 && !strncmp(e, "write", 5))
+        which = F_WRITE;
+    else if (l == 5 && !strncmp(e, "fsync", 5))
+        which = F_FSYNC;
+    else if (l == 6 && !strncmp(e, "rename", 6))
+        which = F_RENAME;
+    target = atol(colon + 1);
+}
+
+static int regular(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void fired(const char *what)
+{
+    const char *p = getenv("T2REC_FAULT_LOG");
+    if (!p)
+        return;
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s %ld pid %ld\n", what, target, (long)getpid());
+    if (syscall(SYS_write, fd, line, (size_t)n) < 0) { /* nothing to do */ }
+    close(fd);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    if (!real)
+        real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    if (which == F_WRITE && regular(fd) && ++count == target) {
+        fired("write");
+        errno = ENOSPC;
+        return -1;
+    }
+    return real(fd, buf, n);
+}
+
+int fsync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    if (which == F_FSYNC && regular(fd) && ++count == target) {
+        fired("fsync");
+        errno = EIO;
+        return -1;
+    }
+    return real(fd);
+}
+
+int rename(const char *a, const char *b)
+{
+    static int (*real)(const char *, const char *);
+    if (!real)
+        real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+    if (which == F_RENAME && ++count == target) {
+        fired("rename");
+        errno = EIO;
+        return -1;
+    }
+    return real(a, b);
+}
