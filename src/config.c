@@ -96,34 +96,6 @@ static uint64_t train_seed_of(uint64_t master, uint64_t keyhash)
     return fmix64(fmix64(master ^ 0x5851f42d4c957f2dULL) ^ keyhash);
 }
 
-/* Shortest text that reads back to the same double ("1.0", "1" and "1e0" all give "1"). */
-static void real_text(char *buf, size_t n, double x)
-{
-    if (x == 0)
-        x = 0;   /* -0 -> 0 */
-    if (x == floor(x) && fabs(x) < 1e15) {   /* whole numbers in plain form: 10, not 1e+01 */
-        snprintf(buf, n, "%.0f", x);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
-}
-
-/* Canonical text of an already validated value. */
-static void normalise(const param_spec *s, const char *in, char *out, size_t n)
-{
-    if ((s->type == PT_INT || s->type == PT_INT_OR_THEORY) && strcmp(in, "theory") != 0) {
-        snprintf(out, n, "%ld", strtol(in, NULL, 10));
-    } else if (s->type == PT_REAL) {
-        real_text(out, n, strtod(in, NULL));
-    } else {
-        snprintf(out, n, "%s", in);
-    }
-}
-
 /* "FILE:LINE: [section] key: " prefix followed by the message. */
 static void seterr(char *err, size_t errlen, const char *path, int line, const char *section,
                    const char *key, const char *fmt, ...)
@@ -475,7 +447,10 @@ static int parse_values(cfg *c, cfg_entry *e, const param_spec *s, int list, cha
             goto out;
         }
         char norm[256];
-        normalise(s, item, norm, sizeof norm);
+        if (param_canonical(s, item, norm, sizeof norm) != 0) {
+            seterr(err, errlen, c->path, e->line, sname, e->key, "value too long");
+            goto out;
+        }
         for (int j = 0; j < e->nv; j++)
             if (strcmp(e->v[j], norm) == 0) {
                 seterr(err, errlen, c->path, e->line, sname, e->key,
@@ -726,8 +701,15 @@ static int section_kv(const cfg *c, int sec, long ci, const param_spec *table, k
                 goto oom;
         }
     }
-    if (kv_fill_defaults(kv, table) != 0)
-        goto oom;
+    /* defaults enter as canonical text too: an omitted key, "1", "1.0" and "1e0" give one key */
+    for (const param_spec *p = table; p && p->name; p++) {
+        const char *v = kv_get(kv, p->name);
+        if (!v && !(v = p->def))
+            continue;
+        char canon[256];
+        if (param_canonical(p, v, canon, sizeof canon) != 0 || kv_set(kv, p->name, canon) != 0)
+            goto oom;
+    }
     return 0;
 oom:
     kv_free(kv);

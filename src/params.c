@@ -345,11 +345,14 @@ int param_canonical(const param_spec *s, const char *val, char *out, size_t outl
         if (x == 0)
             x = 0;   /* -0 -> 0 */
         n = 0;
-        for (int prec = 1; prec <= 17; prec++) {   /* shortest text that round-trips */
-            n = snprintf(out, outlen, "%.*g", prec, x);
-            if (n > 0 && (size_t)n < outlen && strtod(out, NULL) == x)
-                break;
-        }
+        if (x == floor(x) && fabs(x) < 1e15)   /* whole numbers in plain form: 10, not 1e+01 */
+            n = snprintf(out, outlen, "%.0f", x);
+        else
+            for (int prec = 1; prec <= 17; prec++) {   /* shortest text that round-trips */
+                n = snprintf(out, outlen, "%.*g", prec, x);
+                if (n > 0 && (size_t)n < outlen && strtod(out, NULL) == x)
+                    break;
+            }
     } else
         n = snprintf(out, outlen, "%s", val);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;

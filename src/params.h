@@ -63,8 +63,9 @@ int kv_copy(kvset *dst, const kvset *src);
 long param_int(const param_spec *table, const kvset *kv, const char *key);
 double param_real(const param_spec *table, const kvset *kv, const char *key);
 const char *param_str(const param_spec *table, const kvset *kv, const char *key);
-/* The canonical text of a valid value (integers "%ld", reals shortest round-trip "%.17g"
- * trimmed, enums/strings unchanged), so "1", "1.0" and "1e0" give one cell key. */
+/* The canonical text of a valid value (integers "%ld"; reals: whole numbers below 1e15 in
+ * plain form "%.0f", others the shortest "%.*g" that reads back to the same double, -0 -> 0;
+ * enums/strings unchanged), so "1", "1.0" and "1e0" give one cell key. -1 if out is too short. */
 int param_canonical(const param_spec *s, const char *val, char *out, size_t outlen);
 
 /* Fill absent keys of kv from the defaults of table. */

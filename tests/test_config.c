@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "config.h"
+#include "estimator.h"
 #include "testutil.h"
 
 static char tmpdir[512];
@@ -220,7 +221,7 @@ static void test_canonical_numbers(void **state)
                                    "[method.twotower]\nlr = 0.0010\nwidth = 32\n");
     /* defaults filled: writing the default value explicitly gives the same key */
     char *d = keys_of("num_d.ini", "[data]\nbeta = 1.00\nnoise = 0.1\nn_obs = 2048\n"
-                                   "[method.twotower]\nwidth = 32\n");
+                                   "[method.twotower]\nwidth = 32\nlr = 1e-3\n");
     char *e = keys_of("num_e.ini", "[data]\nbeta = 1.01\nnoise = 0.1\nn_obs = 2048\n"
                                    "[method.twotower]\nwidth = 32\n");
     assert_string_equal(a, b);
@@ -229,7 +230,47 @@ static void test_canonical_numbers(void **state)
     assert_string_not_equal(a, e);
     free(a), free(b), free(c), free(d), free(e);
 
-    cfg *cf = load_ok(write_cfg("num_f.ini", "[data]\nbeta = 1.0\nnoise = 1e-1\n"));
+    /* an omitted key gives the key of its default written in any spelling (issue 12 item 5:
+     * the table's default text "1.0" used to enter the key as written) */
+    const char *ws[] = {"", "width_scale = 1\n", "width_scale = 1.0\n", "width_scale = 1e0\n"};
+    char *w0 = NULL;
+    for (int k = 0; k < 4; k++) {
+        char text[256], name[32];
+        snprintf(text, sizeof text, "[data]\nn_obs = 2048\n[method.twotower]\nwidth = theory\n%s",
+                 ws[k]);
+        snprintf(name, sizeof name, "ws_%d.ini", k);
+        char *wk = keys_of(name, text);
+        if (k == 0)
+            w0 = wk;
+        else {
+            assert_string_equal(wk, w0);
+            free(wk);
+        }
+    }
+    char *w2 = keys_of("ws_2.ini", "[data]\nn_obs = 2048\n[method.twotower]\nwidth = theory\n"
+                                   "width_scale = 2\n");
+    assert_string_not_equal(w2, w0);
+    free(w2), free(w0);
+    /* every resolved value in a cell is canonical, defaults included */
+    cfg *cw = load_ok(write_cfg("ws_4.ini", "[method.twotower]\n"));
+    cfg_cell *cc;
+    int nc = expand(cw, &cc);
+    for (int k = 0; k < cc[0].all.n; k++) {
+        const char *key = cc[0].all.key[k], *val = cc[0].all.val[k];
+        const param_spec *sp = !strncmp(key, "data.", 5) ? param_find(cfg_data_keys("synthetic"), key + 5)
+                               : !strncmp(key, "method.", 7) ? param_find(est_find("twotower")->params, key + 7)
+                                                             : NULL;
+        if (!sp)
+            continue;
+        char canon[256];
+        assert_int_equal(param_canonical(sp, val, canon, sizeof canon), 0);
+        assert_string_equal(val, canon);
+    }
+    assert_string_equal(kv_get(&cc[0].method_params, "width_scale"), "1");
+    cfg_cells_free(cc, nc);
+    cfg_free(cw);
+
+    cfg *cf = load_ok(write_cfg("num_f.ini", "[data]\nbeta = 1.0\nnoise = 1e-1\n[method.oracle]\n"));
     cfg_cell *cells;
     int n = expand(cf, &cells);
     assert_int_equal(n, 1);
@@ -241,7 +282,7 @@ static void test_canonical_numbers(void **state)
     assert_null(strstr(cells[0].canonical, "experiment.name"));
     assert_string_equal(kv_get(&cells[0].all, "experiment.name"), "num_f");
     assert_string_equal(cfg_output(cf), "results/num_f.h5");
-    assert_string_equal(cells[0].method, "");
+    assert_string_equal(cells[0].method, "oracle");
     cfg_cells_free(cells, n);
     cfg_free(cf);
 }
