@@ -387,6 +387,7 @@ static void test_divergence(void **state)
     assert_int_equal(tu_fit(&est_autorec, &d, 1, kv, &r), 0);
     assert_null(r.model);
     assert_string_equal(r.err, "non-finite loss at epoch 1");
+    assert_string_equal(r.curves.stopped_by, "diverged");
     est_curves_free(&r.curves);
     ds_free(&d);
 }
@@ -438,6 +439,9 @@ static void run_folds(const char *label, const char **kv, int nf, double *rmse_o
         rmse[f] = metric_rmse(p, t->rating, t->n);
         mae[f] = metric_mae(p, t->rating, t->n);
         secs[f] = r.curves.wall_seconds[r.curves.n - 1];
+        /* ended by early stopping (patience 20), the best valid epoch kept */
+        assert_string_equal(r.curves.stopped_by, "patience");
+        assert_int_equal(r.curves.epochs_run, r.curves.best_epoch + 20);
         for (int k = 0; k < r.curves.n; k++)   /* real data: no excess risk */
             assert_true(isnan(r.curves.test_excess[k]));
         double brmse = NAN;
