@@ -32,7 +32,14 @@ static double now_seconds(void)
 
 int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen)
 {
-    const char *source = kv_str(&cell->data, "source", "synthetic");
+    /* typed reads from the source's key table: the defaults live only there */
+    const char *source = kv_get(&cell->data, "source");
+    const param_spec *T = cfg_data_keys(source ? source : "synthetic");
+    if (!T) {
+        snprintf(err, errlen, "unknown data source '%s'", source);
+        return -1;
+    }
+    source = param_str(T, &cell->data, "source");
     if (strcmp(source, "synthetic") == 0) {
         synth_params p;
         if (cfg_cell_synth_params(c, cell, &p, err, errlen) != 0)
@@ -44,25 +51,30 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
         synth_dataset_free(&s);
         return 0;
     }
-    double vf = kv_real(&cell->data, "valid_fraction", 0.1);
+    double vf = param_real(T, &cell->data, "valid_fraction");
+    int cold = strcmp(param_str(T, &cell->data, "split"), "cold_users") == 0;
     if (strcmp(source, "movielens100k") == 0) {
         /* split = cold_users ignores the fold files; the fold name then picks one of several
          * independent random hold-outs of users (u1..u5: five), so a fold axis gives replicates */
-        const char *fold = kv_str(&cell->data, "fold", "u1"), *split = kv_str(&cell->data, "split", "fold");
+        const char *fold = param_str(T, &cell->data, "fold");
         uint64_t seed = cell->data_seed;
-        if (!strcmp(split, "cold_users"))
+        if (cold)
             for (const char *p = fold; *p; p++)
                 seed = synth_hash64(seed ^ (unsigned char)*p);
-        return load_movielens100k(kv_str(&cell->data, "path", "data/ml-100k"), fold, split, vf,
-                                  kv_real(&cell->data, "cold_user_fraction", 0.2), seed, d, err,
+        return load_movielens100k(param_str(T, &cell->data, "path"), fold,
+                                  param_str(T, &cell->data, "split"), vf,
+                                  param_real(T, &cell->data, "cold_user_fraction"), seed, d, err,
                                   errlen);
     }
-    if (strcmp(source, "tsv") == 0)
-        return load_tsv(kv_str(&cell->data, "ratings", ""), kv_get(&cell->data, "user_features"),
-                        kv_get(&cell->data, "item_features"), vf,
-                        kv_real(&cell->data, "test_fraction", 0.2), cell->data_seed, d, err, errlen);
-    snprintf(err, errlen, "unknown data source '%s'", source);
-    return -1;
+    /* tsv: the feature files are optional (no default in the table) */
+    const char *ratings = param_str(T, &cell->data, "ratings");
+    const char *uf = kv_get(&cell->data, "user_features"), *itf = kv_get(&cell->data, "item_features");
+    if (cold)
+        return load_tsv_cold_users(ratings, uf, itf, vf,
+                                   param_real(T, &cell->data, "cold_user_fraction"),
+                                   cell->data_seed, d, err, errlen);
+    return load_tsv(ratings, uf, itf, vf, param_real(T, &cell->data, "test_fraction"),
+                    cell->data_seed, d, err, errlen);
 }
 
 char *cellrun_data_identity(const cfg_cell *cell)

@@ -380,12 +380,49 @@ static int read_features(const char *path, const char *what, idmap *map, double 
     return 0;
 }
 
-int load_tsv(const char *ratings, const char *user_features, const char *item_features,
-             double valid_fraction, double test_fraction, uint64_t seed, ds_data *out,
-             char *err, size_t errlen)
+/* split = cold_users: round(fraction * n_users) of the rated users, chosen at random, are held
+ * out entirely: every rating of theirs gets code 3 (test_cold), so none is in train or valid.
+ * *n_base = the ratings left for train/valid. */
+static int hold_out_users(const triplets *t, int n_users, double fraction, int8_t *code,
+                          long *n_base, gsl_rng *rng, const char *ratings, char *err, size_t errlen)
+{
+    long n_cold = (long)floor(fraction * n_users + 0.5);
+    if (n_cold < 1 || n_cold >= n_users) {
+        snprintf(err, errlen, "%s: cold_user_fraction = %g holds out %ld of the %d users "
+                 "(at least one must be held out and one kept)", ratings, fraction, n_cold, n_users);
+        return -1;
+    }
+    int8_t *ucode = calloc((size_t)n_users, sizeof *ucode);
+    if (!ucode || load_pick(n_users, ucode, 0, 1, n_cold, rng) != 0) {
+        free(ucode);
+        snprintf(err, errlen, "load_tsv: out of memory");
+        return -1;
+    }
+    long base = 0;
+    for (long k = 0; k < t->n; k++) {
+        if (ucode[t->u[k]])
+            code[k] = 3;
+        else
+            base++;
+    }
+    free(ucode);
+    *n_base = base;
+    return 0;
+}
+
+/* cold_user_fraction > 0: split = cold_users (test_fraction unused), else split = fold. */
+static int tsv_load(const char *ratings, const char *user_features, const char *item_features,
+                    double valid_fraction, double test_fraction, double cold_user_fraction,
+                    uint64_t seed, ds_data *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction < 1)) {
+    int cold = cold_user_fraction > 0;
+    if (cold && !(cold_user_fraction < 1 && valid_fraction >= 0 && valid_fraction < 1)) {
+        snprintf(err, errlen, "load_tsv: need cold_user_fraction in (0, 1) and valid_fraction in "
+                 "[0, 1) (got %g, %g)", cold_user_fraction, valid_fraction);
+        return -1;
+    }
+    if (!cold && !(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction < 1)) {
         snprintf(err, errlen, "load_tsv: need valid_fraction, test_fraction >= 0 with sum < 1 "
                  "(got %g, %g)", valid_fraction, test_fraction);
         return -1;
@@ -436,6 +473,7 @@ int load_tsv(const char *ratings, const char *user_features, const char *item_fe
         snprintf(err, errlen, "%s: no ratings", ratings);
         rc = -1;
     }
+    int n_rated_users = um.n;   /* feature-only users (added below) are never held out */
     if (rc == 0 && user_features)
         rc = read_features(user_features, "user", &um, &ux, &udim, err, errlen);
     if (rc == 0 && item_features)
@@ -448,11 +486,15 @@ int load_tsv(const char *ratings, const char *user_features, const char *item_fe
             rc = -1;
         } else {
             gsl_rng_set(rng, (unsigned long)seed);
-            long n_test = (long)floor(test_fraction * t.n + 0.5);
-            long n_valid = (long)floor(valid_fraction * t.n + 0.5);
-            if (load_pick(t.n, code, 0, 2, n_test, rng) != 0 ||
-                load_pick(t.n, code, 0, 1, n_valid, rng) != 0 ||
-                load_fill_splits(t.n, code, t.u, t.i, t.r, out) != 0) {
+            long n_test = cold ? 0 : (long)floor(test_fraction * t.n + 0.5);
+            long n_base = t.n;
+            if (cold)
+                rc = hold_out_users(&t, n_rated_users, cold_user_fraction, code, &n_base, rng,
+                                    ratings, err, errlen);
+            long n_valid = (long)floor(valid_fraction * (cold ? n_base : t.n) + 0.5);
+            if (rc == 0 && (load_pick(t.n, code, 0, 2, n_test, rng) != 0 ||
+                            load_pick(t.n, code, 0, 1, n_valid, rng) != 0 ||
+                            load_fill_splits(t.n, code, t.u, t.i, t.r, out) != 0)) {
                 snprintf(err, errlen, "load_tsv: out of memory");
                 rc = -1;
             }
@@ -489,4 +531,25 @@ int load_tsv(const char *ratings, const char *user_features, const char *item_fe
     idmap_free(&um);
     idmap_free(&im);
     return rc;
+}
+
+int load_tsv(const char *ratings, const char *user_features, const char *item_features,
+             double valid_fraction, double test_fraction, uint64_t seed, ds_data *out,
+             char *err, size_t errlen)
+{
+    return tsv_load(ratings, user_features, item_features, valid_fraction, test_fraction, 0, seed,
+                    out, err, errlen);
+}
+
+int load_tsv_cold_users(const char *ratings, const char *user_features, const char *item_features,
+                        double valid_fraction, double cold_user_fraction, uint64_t seed,
+                        ds_data *out, char *err, size_t errlen)
+{
+    if (!(cold_user_fraction > 0)) {
+        snprintf(err, errlen, "load_tsv: need cold_user_fraction in (0, 1) (got %g)",
+                 cold_user_fraction);
+        return -1;
+    }
+    return tsv_load(ratings, user_features, item_features, valid_fraction, 0, cold_user_fraction,
+                    seed, out, err, errlen);
 }

@@ -55,6 +55,14 @@ int load_movielens100k(const char *dir, const char *fold, const char *split, dou
 int load_tsv(const char *ratings, const char *user_features, const char *item_features,
              double valid_fraction, double test_fraction, uint64_t seed, ds_data *out,
              char *err, size_t errlen);
+/* The same file formats with split = cold_users, as load_movielens100k does it:
+ * round(cold_user_fraction * U) of the U users that have ratings (seeded) are held out
+ * entirely: all their ratings go to test_cold, none to train or valid. Of the other ratings,
+ * round(valid_fraction * n) go to valid, the rest to train; test_warm is empty.
+ * cold_user_fraction in (0, 1), and it must hold out at least one user and keep one. */
+int load_tsv_cold_users(const char *ratings, const char *user_features, const char *item_features,
+                        double valid_fraction, double cold_user_fraction, uint64_t seed,
+                        ds_data *out, char *err, size_t errlen);
 
 /* ---- internal helpers shared by load_movielens.c and load_tsv.c (defined in load_tsv.c) ---- */
 

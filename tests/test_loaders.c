@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cellrun.h"
+#include "config.h"
 #include "loaders.h"
 #include "testutil.h"
 
@@ -379,6 +381,81 @@ static void test_tsv_roundtrip(void **state)
     free(got);
 }
 
+/* split = cold_users on a TSV (issue 12: it was accepted and ignored, a random pair split was
+ * used): the held-out users never appear in train or valid, all their ratings are in test_cold,
+ * and the config path (cfg_load -> cellrun_load_data) really uses it. */
+static void check_cold_users(const ds_data *d, int n_total, int want_cold)
+{
+    char *in_train = calloc((size_t)d->n_users, 1), *in_cold = calloc((size_t)d->n_users, 1);
+    for (long t = 0; t < d->train.n; t++)
+        in_train[d->train.user[t]] = 1;
+    for (long t = 0; t < d->valid.n; t++)
+        in_train[d->valid.user[t]] = 1;
+    for (long t = 0; t < d->test_cold.n; t++)
+        in_cold[d->test_cold.user[t]] = 1;
+    int ncold = 0;
+    for (int u = 0; u < d->n_users; u++) {
+        assert_false(in_train[u] && in_cold[u]);
+        ncold += in_cold[u];
+    }
+    assert_int_equal(ncold, want_cold);
+    assert_true(d->test_cold.n > 0);
+    assert_int_equal(d->test_warm.n, 0);
+    assert_int_equal(d->train.n + d->valid.n + d->test_cold.n, n_total);
+    free(in_train);
+    free(in_cold);
+}
+
+static void test_tsv_cold_users(void **state)
+{
+    (void)state;
+    char dir[512], rp[600], cp[600];
+    assert_non_null(tu_tmpdir("loaders_tsvcold", dir, sizeof dir));
+    snprintf(rp, sizeof rp, "%s/ratings.tsv", dir);
+    const int N = 400;
+    size_t cap = 64 * N, at = 0;
+    char *txt = malloc(cap);
+    for (int t = 0; t < N; t++)
+        at += (size_t)snprintf(txt + at, cap - at, "u%d\t%d\t%d\n", (7 * t) % 37, (11 * t) % 53,
+                               1 + t % 5);
+    assert_int_equal(tu_write_file(rp, txt), 0);
+    ds_data d, d2;
+    char err[512];
+    if (load_tsv_cold_users(rp, NULL, NULL, 0.1, 0.25, 5, &d, err, sizeof err))
+        fail_msg("%s", err);
+    check_cold_users(&d, N, 9);   /* round(0.25 * 37) */
+    /* another seed holds out other users */
+    if (load_tsv_cold_users(rp, NULL, NULL, 0.1, 0.25, 6, &d2, err, sizeof err))
+        fail_msg("%s", err);
+    int same = d.test_cold.n == d2.test_cold.n;
+    for (long t = 0; same && t < d.test_cold.n; t++)
+        same = d.test_cold.user[t] == d2.test_cold.user[t];
+    assert_false(same);
+    ds_free(&d2);
+    ds_free(&d);
+    /* a fraction that holds out nobody is an error, not a silent random split */
+    assert_int_equal(load_tsv_cold_users(rp, NULL, NULL, 0.1, 0.01, 5, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "holds out 0 of the 37 users"));
+
+    /* through a config, as `run` loads it */
+    snprintf(cp, sizeof cp, "%s/c.ini", dir);
+    snprintf(txt, cap, "[data]\nsource = tsv\nratings = %s\nsplit = cold_users\n"
+                       "cold_user_fraction = 0.25\n[method.baseline]\n", rp);
+    assert_int_equal(tu_write_file(cp, txt), 0);
+    cfg *c = NULL;
+    cfg_cell *cells = NULL;
+    int n = 0;
+    if (cfg_load(cp, &c, err, sizeof err) != 0 || cfg_expand(c, &cells, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (cellrun_load_data(c, &cells[0], &d, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    check_cold_users(&d, N, 9);
+    ds_free(&d);
+    cfg_cells_free(cells, n);
+    cfg_free(c);
+    free(txt);
+}
+
 static void expect_tsv_error(const char *ratings, const char *uf, const char *want)
 {
     ds_data d;
@@ -430,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_ml_malformed),
         cmocka_unit_test(test_tsv_roundtrip),
         cmocka_unit_test(test_tsv_malformed),
+        cmocka_unit_test(test_tsv_cold_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
