@@ -808,6 +808,95 @@ static int check_synth(const cfg *c, int dsec, const kvset *kv, char *err, size_
     return -1;
 }
 
+static int in_choices(const char *choices, const char *v)
+{
+    size_t lv = strlen(v);
+    for (const char *p = choices; p;) {
+        size_t l = strcspn(p, "|");
+        if (l == lv && strncmp(p, v, l) == 0)
+            return 1;
+        p = p[l] ? p + l + 1 : NULL;
+    }
+    return 0;
+}
+
+/* A conditional data key written in the config but acting in no cell (noise_df without
+ * student_t noise, test_fraction with split = cold_users, ...) would silently do nothing. */
+static int check_conditions(const cfg *c, int dsec, char *err, size_t errlen)
+{
+    const cfg_key_condition *cond = cfg_data_key_conditions(c->source);
+    if (dsec < 0 || !cond)
+        return 0;
+    const param_spec *dtab = cfg_data_keys(c->source);
+    long nd = (long)section_combos(c, dsec);
+    for (; cond->key; cond++) {
+        int e = find_entry(c, dsec, cond->key);
+        if (e < 0)
+            continue;
+        int acts = 0;
+        const char *seen = NULL;
+        char seen_buf[64] = "";
+        for (long ci = 0; ci < nd && !acts; ci++) {
+            kvset kv;
+            if (section_kv(c, dsec, ci, dtab, &kv) != 0) {
+                seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
+                return -1;
+            }
+            const char *v = kv_get(&kv, cond->when_key);
+            acts = v && in_choices(cond->when_values, v);
+            if (v && !seen) {
+                snprintf(seen_buf, sizeof seen_buf, "%s", v);
+                seen = seen_buf;
+            }
+            kv_free(&kv);
+        }
+        if (!acts) {
+            char want[128];
+            snprintf(want, sizeof want, "%s", cond->when_values);
+            for (char *p = want; *p; p++)
+                if (*p == '|')
+                    *p = '/';
+            seterr(err, errlen, c->path, c->ent[e].line, "data", cond->key,
+                   "has no effect unless %s = %s (here %s = %s): remove it", cond->when_key, want,
+                   cond->when_key, seen ? seen : "?");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Checks of method section k that depend on the data source: width = theory needs the
+ * synthetic keys (intrinsic dims, beta); a method that needs covariates needs them on a TSV. */
+static int check_method_data(const cfg *c, int k, int dsec, char *err, size_t errlen)
+{
+    const cfg_section *s = &c->sec[k];
+    int synthetic = strcmp(c->source, "synthetic") == 0;
+    for (int q = 0; q < c->nent && !synthetic; q++) {
+        const cfg_entry *e = &c->ent[q];
+        const param_spec *sp = e->sec == k ? param_find(s->method->params, e->key) : NULL;
+        if (!sp || sp->type != PT_INT_OR_THEORY)
+            continue;
+        for (int j = 0; j < e->nv; j++)
+            if (strcmp(e->v[j], "theory") == 0) {
+                seterr(err, errlen, c->path, e->line, s->name, e->key,
+                       "'theory' needs synthetic data (the intrinsic dimensions and beta of the "
+                       "truth), but source = %s: give a number", c->source);
+                return -1;
+            }
+    }
+    if (s->method->needs_covariates && strcmp(c->source, "tsv") == 0) {
+        const char *missing = find_entry(c, dsec, "user_features") < 0 ? "user_features"
+                              : find_entry(c, dsec, "item_features") < 0 ? "item_features" : NULL;
+        if (missing) {
+            seterr(err, errlen, c->path, s->line, s->name, NULL,
+                   "method '%s' needs user and item covariates, but [data] has no %s file "
+                   "(source = tsv)", s->method->name, missing);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_semantics(cfg *c, char *err, size_t errlen)
 {
     int dsec = find_section(c, "data");
@@ -837,7 +926,11 @@ static int check_semantics(cfg *c, char *err, size_t errlen)
                    s->method->name, c->source);
             return -1;
         }
+        if (check_method_data(c, k, dsec, err, errlen) != 0)
+            return -1;
     }
+    if (check_conditions(c, dsec, err, errlen) != 0)
+        return -1;
     ncells = nd * (nm > 0 ? nm : 1) * c->replicates;
     if (ncells > CFG_MAX_CELLS) {
         seterr(err, errlen, c->path, 0, NULL, NULL, "the sweep has %.0f cells (the limit is %d)",
@@ -1206,10 +1299,18 @@ out:
     return rc;
 }
 
-int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
+static int expand(const cfg *c, int data_only_ok, cfg_cell **cells, int *ncells, char *err,
+                  size_t errlen)
 {
     *cells = NULL;
     *ncells = 0;
+    if (!data_only_ok && cfg_n_methods(c) == 0) {
+        char list[256];
+        method_list(list, sizeof list);
+        seterr(err, errlen, c->path, 0, NULL, NULL,
+               "no [method.NAME] section: nothing to run (methods: %s)", list);
+        return -1;
+    }
     int dsec = find_section(c, "data");
     const param_spec *dtab = cfg_data_keys(c->source);
     long nd = (long)section_combos(c, dsec);
@@ -1268,6 +1369,16 @@ oom:
     cfg_cells_free(out, out ? n : 0);
     seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory expanding the sweep");
     return -1;
+}
+
+int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
+{
+    return expand(c, 0, cells, ncells, err, errlen);
+}
+
+int cfg_expand_data(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
+{
+    return expand(c, 1, cells, ncells, err, errlen);
 }
 
 void cfg_cells_free(cfg_cell *cells, int n)

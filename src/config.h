@@ -69,7 +69,11 @@ typedef struct {
     char *canonical;         /* the text that was hashed */
 } cfg_cell;
 
+/* The cells of a run: a config without any [method.NAME] section is refused (nothing would run). */
 int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen);
+/* The same expansion, allowing data-only cells (method "") when there is no method section:
+ * for the commands that only look at the data (gen, intdim). */
+int cfg_expand_data(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen);
 void cfg_cells_free(cfg_cell *cells, int n);
 /* Fill synth params from a cell (source = synthetic; seed = cell->data_seed); semantic errors
  * name FILE:LINE: [data] key. */
@@ -87,5 +91,11 @@ const param_spec *cfg_data_keys(const char *source);
  * ("synthetic", "movielens100k, tsv", ...) or NULL if it is no data key at all. */
 const param_spec *cfg_data_keys_all(void);
 const char *cfg_data_key_sources(const char *key);
+/* Conditional keys of a source: `key` acts only when `when_key` is one of `when_values`
+ * ("a|b"). NULL-terminated; NULL for an unknown source. */
+typedef struct {
+    const char *key, *when_key, *when_values;
+} cfg_key_condition;
+const cfg_key_condition *cfg_data_key_conditions(const char *source);
 
 #endif

@@ -185,3 +185,33 @@ const char *cfg_data_key_sources(const char *key)
         return "movielens100k, tsv";
     return s ? "synthetic" : m ? "movielens100k" : t ? "tsv" : NULL;
 }
+
+/* Keys that only act under another key's value. A key written in the config whose condition
+ * holds in no cell of the sweep would be accepted and do nothing: the config check refuses it. */
+static const cfg_key_condition synth_conditions[] = {
+    {"noise_df", "noise_dist", "student_t"},
+    {"zipf_s", "sampling", "popularity"},
+    {"mnar_strength", "sampling", "mnar"},
+    {"truth_levels", "truth", "lacunary|bumps"},
+    {NULL, NULL, NULL},
+};
+static const cfg_key_condition movielens_conditions[] = {
+    {"cold_user_fraction", "split", "cold_users"},
+    {NULL, NULL, NULL},
+};
+static const cfg_key_condition tsv_conditions[] = {
+    {"cold_user_fraction", "split", "cold_users"},
+    {"test_fraction", "split", "fold"},
+    {NULL, NULL, NULL},
+};
+
+const cfg_key_condition *cfg_data_key_conditions(const char *source)
+{
+    if (!source || strcmp(source, "synthetic") == 0)
+        return synth_conditions;
+    if (strcmp(source, "movielens100k") == 0)
+        return movielens_conditions;
+    if (strcmp(source, "tsv") == 0)
+        return tsv_conditions;
+    return NULL;
+}

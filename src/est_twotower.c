@@ -884,6 +884,7 @@ const est_method est_twotower = {
     .params = tt_params,
     .cold_capable = 1,
     .needs_truth = 0,
+    .needs_covariates = 1,
     .check_parameter = tt_check_parameter,
     .train = tt_train,
     .predict = tt_predict,

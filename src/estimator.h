@@ -68,6 +68,8 @@ typedef struct {
     const param_spec *params;       /* accepted keys of [method.NAME] */
     int cold_capable;               /* 1: can score users/items never seen in training */
     int needs_truth;                /* 1: only on synthetic data (oracle) */
+    int needs_covariates;           /* 1: needs user and item covariates (refused at load time
+                                       on a TSV without feature files) */
     /* NULL if the parameters are valid, else a message; *bad_key names the key. */
     const char *(*check_parameter)(const kvset *params, const char **bad_key);
     /* Returns the model, or NULL with ctx->err filled (a failed cell, not a crash). */

@@ -19,7 +19,7 @@ int gencell_open(const char *config, int k, int list, gencell *g, char *err, siz
     memset(g, 0, sizeof *g);
     if (cfg_load(config, &g->c, err, errlen) != 0)
         return 2;
-    if (cfg_expand(g->c, &g->cells, &g->ncells, err, errlen) != 0) {
+    if (cfg_expand_data(g->c, &g->cells, &g->ncells, err, errlen) != 0) {
         gencell_close(g);
         return 2;
     }

@@ -35,11 +35,15 @@ static cfg *load_ok(const char *path)
     return c;
 }
 
+#define cfg_method_count_for_test cfg_n_methods
+
+/* cfg_expand, or cfg_expand_data for the data-only configs of these tests */
 static int expand(const cfg *c, cfg_cell **cells)
 {
     int n = 0;
     char err[1024] = "";
-    int rc = cfg_expand(c, cells, &n, err, sizeof err);
+    int rc = cfg_method_count_for_test(c) ? cfg_expand(c, cells, &n, err, sizeof err)
+                                          : cfg_expand_data(c, cells, &n, err, sizeof err);
     if (rc != 0)
         print_error("expand: %s\n", err);
     assert_int_equal(rc, 0);
@@ -148,16 +152,32 @@ static const char *single_cell(const char *key, const char *val, char *buf, size
         {"user_ambient_dim", "6"}, {"item_ambient_dim", "6"}, {"manifold", "linear"},
         {"ambient_noise", "0"},   {"truth", "lacunary"},   {"truth_levels", "3"},
         {"beta", "1"},            {"truth_dim", "3"},      {"noise", "0.1"},
-        {"noise_dist", "gaussian"}, {"noise_df", "5"},     {"stars", "0"},
-        {"sampling", "uniform"},  {"zipf_s", "1"},         {"mnar_strength", "1"},
+        {"noise_dist", "student_t"}, {"noise_df", "5"},    {"stars", "0"},
+        {"sampling", "popularity"}, {"zipf_s", "1"},       {"mnar_strength", "1"},
         {"test_cold_pairs", "1000"}, {"test_warm_pairs", "500"}, {"valid_fraction", "0.1"},
         {"cold_list_size", "20"},
         {"method.twotower", NULL}, {"depth", "2"},         {"width", "16"},
         {"lr", "0.01"},           {"epochs", "3"},         {"batch", "64"},
         {NULL, NULL},
     };
+    /* a conditional key is written only where it acts (else the config is refused) */
+    static const char *cond[][3] = {
+        {"noise_df", "noise_dist", "student_t"}, {"zipf_s", "sampling", "popularity"},
+        {"mnar_strength", "sampling", "mnar"},    {"truth_levels", "truth", "lacunary"},
+    };
     size_t at = 0;
     for (int k = 0; lines[k][0]; k++) {
+        int skip = 0;
+        for (int q = 0; q < 4; q++)
+            if (!strcmp(lines[k][0], cond[q][0])) {
+                const char *v = NULL;
+                for (int j = 0; lines[j][0]; j++)
+                    if (!strcmp(lines[j][0], cond[q][1]))
+                        v = key && !strcmp(key, cond[q][1]) ? val : lines[j][1];
+                skip = strcmp(v, cond[q][2]) != 0;
+            }
+        if (skip)
+            continue;
         if (!lines[k][1])
             at += (size_t)snprintf(buf + at, n - at, "[%s]\n", lines[k][0]);
         else
@@ -176,8 +196,8 @@ static void test_single_value_changes_key(void **state)
         {"user_ambient_dim", "7"}, {"item_ambient_dim", "12"}, {"manifold", "curved"},
         {"ambient_noise", "0.01"}, {"truth", "smooth"},    {"truth_levels", "4"},
         {"beta", "1.25"},        {"truth_dim", "2"},       {"noise", "0.3"},
-        {"noise_dist", "student_t"}, {"noise_df", "4"},    {"stars", "1"},
-        {"sampling", "mnar"},    {"zipf_s", "1.1"},        {"mnar_strength", "2"},
+        {"noise_dist", "gaussian"}, {"noise_df", "4"},     {"stars", "1"},
+        {"sampling", "mnar"},    {"zipf_s", "1.1"},
         {"test_cold_pairs", "999"}, {"test_warm_pairs", "400"}, {"valid_fraction", "0.2"},
         {"cold_list_size", "21"}, {"depth", "3"},          {"width", "theory"},
         {"lr", "0.02"},          {"epochs", "4"},          {"batch", "65"},
@@ -504,6 +524,23 @@ typedef struct {
 } bad_case;
 
 static const bad_case BAD[] = {
+    /* issue 12: refused at load time instead of failing (or doing nothing) at run time */
+    {"width_theory_real", "[data]\nsource = movielens100k\n[method.twotower]\nwidth = 64, theory\n", 4,
+     "[method.twotower] width", "needs synthetic data"},
+    {"twotower_tsv_no_features", "[data]\nsource = tsv\nratings = r.tsv\nuser_features = u.tsv\n"
+     "[method.twotower]\n", 5, "[method.twotower]", "no item_features"},
+    {"noise_df_gaussian", "[data]\nnoise_df = 4\n[method.oracle]\n", 2, "[data] noise_df",
+     "noise_dist = student_t"},
+    {"zipf_uniform_sweep", "[data]\nsampling = uniform, mnar\nzipf_s = 1.2\n", 3, "[data] zipf_s",
+     "sampling = popularity"},
+    {"truth_levels_smooth", "[data]\ntruth = smooth\ntruth_levels = 6\n", 3, "[data] truth_levels",
+     "lacunary/bumps"},
+    {"tsv_test_fraction_cold", "[data]\nsource = tsv\nratings = r.tsv\nsplit = cold_users\n"
+     "test_fraction = 0.3\n", 5, "[data] test_fraction", "split = fold"},
+    {"tsv_cold_fraction_fold", "[data]\nsource = tsv\nratings = r.tsv\ncold_user_fraction = 0.3\n",
+     4, "[data] cold_user_fraction", "split = cold_users"},
+    {"ml_cold_fraction_fold", "[data]\nsource = movielens100k\ncold_user_fraction = 0.3\n", 3,
+     "[data] cold_user_fraction", "split = cold_users"},
     {"section_typo", "[experiment]\nseed = 1\n[dat]\nn_obs = 5\n", 3, "[dat]", "did you mean [data]"},
     {"method_prefix_typo", "[data]\nn_obs = 1024\n\n[methd.twotower]\ndepth = 2\n", 4,
      "[methd.twotower]", "did you mean [method.twotower]"},
@@ -607,6 +644,30 @@ static void test_bad_configs(void **state)
     }
 }
 
+/* A conditional key that acts in some cell of the sweep is fine; a config without methods
+ * expands for gen (data only) but not for run. */
+static void test_conditions_and_methods(void **state)
+{
+    (void)state;
+    cfg *c = load_ok(write_cfg("cond_ok.ini", "[data]\nsampling = uniform, popularity\n"
+                                              "zipf_s = 1.2\n[method.oracle]\n"));
+    cfg_free(c);
+    c = load_ok(write_cfg("cond_tsv.ini", "[data]\nsource = tsv\nratings = r.tsv\n"
+                                          "split = cold_users\ncold_user_fraction = 0.3\n"
+                                          "[method.baseline]\n"));
+    cfg_free(c);
+    c = load_ok(write_cfg("nomethod.ini", "[data]\nn_obs = 2048\n"));
+    cfg_cell *cells = NULL;
+    int n = 0;
+    char err[512] = "";
+    assert_int_equal(cfg_expand(c, &cells, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "nomethod.ini:0: no [method.NAME] section"));
+    assert_int_equal(cfg_expand_data(c, &cells, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    cfg_cells_free(cells, n);
+    cfg_free(c);
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
@@ -678,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_kv_set_pair),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_conditions_and_methods),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
