@@ -1,4 +1,5 @@
-/* cmd_plot.c — `t2rec plot RESULTS.h5 [-o DIR]`: gnuplot figures (PNG and PDF). */
+/* cmd_plot.c — `t2rec plot RESULTS.h5 [-o DIR]`: gnuplot figures (PNG and PDF) drawn by the
+ * scripts in plots/ (see plot.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +14,40 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: t2rec plot RESULTS.h5 [-o DIR] [--metric NAME] [--no-render]\n\n"
-        "Draw with gnuplot (PNG and PDF): PREFIX_convergence (log-log error against n_obs per\n"
-        "group: mean over replicates, 95%% t-interval band, the theory slope dashed, the fitted\n"
-        "slope with its CI in the key; every method of the file on the same axes) and\n"
-        "PREFIX_learning (valid RMSE and test_cold excess risk per epoch). Failed cells are\n"
-        "left out and counted. The fitted slope is the mean of the per-replicate slopes with a\n"
-        "95%% t-interval over the R replicates (as `t2rec report`); groups the report does not\n"
-        "fit say why in the key, and groups with cells stopped at the epoch cap are marked\n"
-        "BUDGET-LIMITED (no rate shown; also noted on stdout). PREFIX is the results file's name\n"
-        "without .h5.\n\n"
-        "  -o DIR         output folder (default plots/out)\n"
-        "  --metric NAME  error on the y axis (default excess_risk_cold); a name no cell has\n"
-        "                 exits 2 and lists the metrics of the file\n"
+        "usage: t2rec plot RESULTS.h5 [-o DIR] [--metric NAME] [--scripts DIR] [--no-render]\n\n"
+        "Draw with gnuplot (PNG and PDF), PREFIX being the results file's name without .h5:\n"
+        "  PREFIX_convergence  error against n_obs (log-log) per group: mean over the replicates,\n"
+        "                      95%% t-interval band, the theory slope dashed, the fitted slope with\n"
+        "                      its CI in the key (the mean of the per-replicate slopes, t with R-1\n"
+        "                      df, as `t2rec report`), or why a group has none; groups with cells\n"
+        "                      stopped at the epoch cap are marked BUDGET-LIMITED (noted on stdout)\n"
+        "  PREFIX_learning     training loss, valid RMSE and test_cold excess risk per epoch\n"
+        "  PREFIX_methods      methods compared (files with more than one method): mean and 95%%\n"
+        "                      t-interval over replicates or folds per group, one panel per metric\n"
+        "                      (rmse, precision_at_10, ndcg_at_10 on real data; excess_risk_cold,\n"
+        "                      excess_risk_warm, ndcg_at_10 on synthetic data)\n"
+        "Each group keeps one colour in every figure (one colour per method when only the method\n"
+        "varies). Failed cells are left out and counted.\n\n"
+        "Restyling: the figures are drawn by the gnuplot scripts style.gp, convergence.gp,\n"
+        "learning.gp and methods.gp, copied into DIR next to the data (PREFIX_*.dat) and a small\n"
+        "PREFIX_*.gp per figure that sets the data-dependent variables and loads its script.\n"
+        "Edit any of them and redraw from the kept data:  cd DIR && gnuplot PREFIX_convergence.gp\n"
+        "(`t2rec plot` overwrites the copies: keep a restyled set in a folder of your own and\n"
+        "give it with --scripts).\n\n"
+        "  -o DIR         output folder (default plots/out; created if missing)\n"
+        "  --metric NAME  error on the y axis of the convergence figure (default excess_risk_cold),\n"
+        "                 and the only metric of the methods figure; a name no cell has exits 2\n"
+        "                 and lists the metrics of the file\n"
+        "  --scripts DIR  the gnuplot scripts (default: $T2REC_PLOT_SCRIPTS, else plots/ of the\n"
+        "                 source tree t2rec was built from, else PREFIX/share/t2rec/plots of\n"
+        "                 `make install`, else ./plots)\n"
         "  --no-render    write the .dat and .gp files only\n");
 }
 
 int cmd_plot(int argc, char **argv)
 {
     const char *path = NULL;
-    plot_opts o = {.outdir = "plots/out", .run_gnuplot = 1};
+    plot_opts o = {.outdir = "plots/out", .run_gnuplot = 1, .out = stdout};
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             usage(stdout);
@@ -41,6 +56,8 @@ int cmd_plot(int argc, char **argv)
             o.outdir = argv[++k];
         else if (!strcmp(argv[k], "--metric") && k + 1 < argc)
             o.metric = argv[++k];
+        else if (!strcmp(argv[k], "--scripts") && k + 1 < argc)
+            o.scripts = argv[++k];
         else if (!strcmp(argv[k], "--no-render"))
             o.run_gnuplot = 0;
         else if (argv[k][0] == '-') {
@@ -76,6 +93,13 @@ int cmd_plot(int argc, char **argv)
     if ((o.metric || any) &&
         report_check_metric(recs, n, o.metric ? o.metric : "excess_risk_cold", err, sizeof err) != 0) {
         fprintf(stderr, "t2rec plot: %s: %s%s\n", path, err, o.metric ? "" : " (choose one with --metric)");
+        h5out_free_records(recs, n);
+        return 2;
+    }
+    char sdir[4096];
+    if (o.scripts && plot_find_scripts(o.scripts, sdir, sizeof sdir) != 0) {
+        fprintf(stderr, "t2rec plot: --scripts %s: no convergence.gp, learning.gp, methods.gp and style.gp "
+                        "there\n", o.scripts);
         h5out_free_records(recs, n);
         return 2;
     }

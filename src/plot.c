@@ -1,30 +1,48 @@
-/* plot.c — gnuplot figures of a results file (see plot.h). */
+/* plot.c — gnuplot figures of a results file (see plot.h): the data (.dat), a small driver
+ * script per figure (.gp: the data-dependent variables, then `load` of the copied style
+ * script from plots/), and gnuplot run on it in the output folder. */
 #include "plot.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "grouping.h"
 #include "report.h"
 
-static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
-                               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-#define NCOLORS 10
+#define LEARN_MAX_GROUPS 12   /* learning figure: the first groups only */
+#define METHODS_MAX_CATS 8    /* methods figure: more categories -> the largest n_obs only */
+#define METHODS_MAX_PANELS 3
 
-static int run_script(const plot_opts *o, const char *gp, char *err, size_t errlen)
+static const char *const script_names[] = {"style.gp", "convergence.gp", "learning.gp", "methods.gp", NULL};
+
+/* ---- small text helpers ---- */
+
+const char *plot_metric_words(const char *m)
 {
-    if (!o->run_gnuplot)
-        return 0;
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s '%s' 2>'%s.log'", o->gnuplot ? o->gnuplot : "gnuplot", gp, gp);
-    int st = system(cmd);
-    if (st != 0) {
-        snprintf(err, errlen, "gnuplot failed on %s (see %s.log)", gp, gp);
-        return -1;
-    }
-    return 0;
+    static const char *const words[][2] = {
+        {"excess_risk_cold", "Excess risk on fresh users and items (test_cold)"},
+        {"excess_risk_warm", "Excess risk on new pairs of known users and items (test_warm)"},
+        {"rmse_cold", "RMSE on fresh users and items (test_cold)"},
+        {"rmse_warm", "RMSE on new pairs of known users and items (test_warm)"},
+        {"mae_cold", "MAE on fresh users and items (test_cold)"},
+        {"mae_warm", "MAE on new pairs of known users and items (test_warm)"},
+        {"rmse", "RMSE on the test ratings"},
+        {"mae", "MAE on the test ratings"},
+        {"rmse_valid", "RMSE on the validation ratings"},
+        {"precision_at_10", "Precision@10 (whole-catalogue ranking)"},
+        {"recall_at_10", "Recall@10 (whole-catalogue ranking)"},
+        {"map_at_10", "MAP@10 (whole-catalogue ranking)"},
+        {"ndcg_at_10", "NDCG@10 (ranking)"},
+        {"regret_at_10", "Regret@10 (true value lost by the top 10)"},
+        {NULL, NULL}};
+    for (int k = 0; words[k][0]; k++)
+        if (!strcmp(words[k][0], m))
+            return words[k][1];
+    return m;
 }
 
 /* Text for a double-quoted gnuplot string in enhanced mode: the special characters of
@@ -43,225 +61,674 @@ static void gq(const char *s, char *buf, size_t n)
     buf[at] = 0;
 }
 
-static void terminals(FILE *gp, const char *base, int pdf, int extra_rows)
+/* name = "text" (enhanced-text escaped) */
+static void gp_str(FILE *f, const char *name, const char *text)
 {
-    if (pdf)
-        fprintf(gp, "set terminal pdfcairo enhanced color font 'Sans,9' size 6.4in,%.2fin\n"
-                    "set output '%s.pdf'\n", 5.2 + 0.16 * extra_rows, base);
-    else
-        fprintf(gp, "set terminal pngcairo enhanced color font 'Sans,10' size 1000,%d\n"
-                    "set output '%s.png'\n", 800 + 18 * extra_rows, base);
+    char buf[2048];
+    gq(text, buf, sizeof buf);
+    fprintf(f, "%s = \"%s\"\n", name, buf);
 }
 
-/* Line styles: colour = the data setting (the label without the method), so the methods of
- * one setting share a colour; the method decides dash, width and point type (the estimator
- * under test solid and thick). */
-static int method_style(const char *method, int *pt, double *lw)
+static void gp_str_array(FILE *f, const char *name, const char *const *v, int n)
 {
-    static const char *const order[] = {"twotower", "baseline", "mf", "autorec", "oracle", NULL};
-    static const int pts[] = {7, 4, 6, 8, 1};
-    int k = 0;
-    while (order[k] && strcmp(order[k], method))
-        k++;
-    *pt = order[k] ? pts[k] : 10;
-    *lw = k == 0 ? 2.0 : 1.3;
-    return k == 0 ? 1 : 3 + (k % 3);   /* dash type */
+    fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
+    char buf[1024];
+    for (int k = 0; k < n; k++) {
+        gq(v[k], buf, sizeof buf);
+        fprintf(f, "%s\"%s\"", k ? ", " : "", buf);
+    }
+    fprintf(f, n > 0 ? "]\n" : "\"\"]\n");
 }
 
-/* Convergence: one line + band per group of the report. */
-static int plot_convergence(const report *r, const plot_opts *o, const char *title_extra,
-                            const char *name, char *err, size_t errlen)
+static void gp_num_array(FILE *f, const char *name, const double *v, int n)
 {
-    char base[4096], dat[4200], gpp[4200];
-    snprintf(base, sizeof base, "%s/%s", o->outdir, name);
-    snprintf(dat, sizeof dat, "%s.dat", base);
-    snprintf(gpp, sizeof gpp, "%s.gp", base);
-    FILE *d = fopen(dat, "w");
-    if (!d) {
-        snprintf(err, errlen, "%s: %s", dat, strerror(errno));
+    fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
+    for (int k = 0; k < n; k++)
+        fprintf(f, "%s%.10g", k ? ", " : "", v[k]);
+    fprintf(f, n > 0 ? "]\n" : "0]\n");
+}
+
+static void gp_int_array(FILE *f, const char *name, const int *v, int n)
+{
+    fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
+    for (int k = 0; k < n; k++)
+        fprintf(f, "%s%d", k ? ", " : "", v[k]);
+    fprintf(f, n > 0 ? "]\n" : "0]\n");
+}
+
+/* Single-quoted for sh. */
+static void shq(const char *s, char *buf, size_t n)
+{
+    size_t at = 0;
+    if (at + 1 < n)
+        buf[at++] = '\'';
+    for (; *s && at + 5 < n; s++) {
+        if (*s == '\'') {
+            memcpy(buf + at, "'\\''", 4);
+            at += 4;
+        } else
+            buf[at++] = *s;
+    }
+    if (at + 1 < n)
+        buf[at++] = '\'';
+    buf[at] = 0;
+}
+
+static double metric_of(const cell_record *r, const char *name)
+{
+    for (int k = 0; k < r->metrics.n; k++)
+        if (!strcmp(r->metrics.name[k], name))
+            return r->metrics.value[k];
+    return NAN;
+}
+
+static int has_metric(const cell_record *recs, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(recs[i].status, "ok") && isfinite(metric_of(&recs[i], name)))
+            return 1;
+    return 0;
+}
+
+/* ---- the scripts ---- */
+
+int plot_find_scripts(const char *given, char *dir, size_t n)
+{
+    char cand[5][PATH_MAX];
+    int nc = 0;
+    const char *env = getenv("T2REC_PLOT_SCRIPTS");
+    if (given)
+        snprintf(cand[nc++], PATH_MAX, "%s", given);
+    else {
+        if (env && *env)
+            snprintf(cand[nc++], PATH_MAX, "%s", env);
+#ifdef T2REC_SRCDIR
+        snprintf(cand[nc++], PATH_MAX, "%s/plots", T2REC_SRCDIR);
+#endif
+#ifdef T2REC_PREFIX
+        snprintf(cand[nc++], PATH_MAX, "%s/share/t2rec/plots", T2REC_PREFIX);
+#endif
+        snprintf(cand[nc++], PATH_MAX, "plots");
+    }
+    for (int k = 0; k < nc; k++) {
+        int all = 1;
+        for (int s = 0; script_names[s] && all; s++) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof p, "%.4000s/%s", cand[k], script_names[s]);
+            all = access(p, R_OK) == 0;
+        }
+        if (all) {
+            snprintf(dir, n, "%.4000s", cand[k]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Copy the scripts into outdir (not when it is the scripts folder itself). */
+static int copy_scripts(const char *sdir, const char *outdir, char *err, size_t errlen)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    if (realpath(sdir, a) && realpath(outdir, b) && !strcmp(a, b))
+        return 0;
+    for (int s = 0; script_names[s]; s++) {
+        char src[PATH_MAX + 32], dst[PATH_MAX + 32], tmp[PATH_MAX + 40];
+        snprintf(src, sizeof src, "%.4000s/%s", sdir, script_names[s]);
+        snprintf(dst, sizeof dst, "%.4000s/%s", outdir, script_names[s]);
+        snprintf(tmp, sizeof tmp, "%.4000s/.%s.tmp", outdir, script_names[s]);
+        FILE *in = fopen(src, "rb");
+        if (!in) {
+            snprintf(err, errlen, "%s: %s", src, strerror(errno));
+            return -1;
+        }
+        FILE *out = fopen(tmp, "wb");
+        if (!out) {
+            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+            fclose(in);
+            return -1;
+        }
+        char buf[8192];
+        size_t got;
+        int bad = 0;
+        while ((got = fread(buf, 1, sizeof buf, in)) > 0)
+            bad |= fwrite(buf, 1, got, out) != got;
+        bad |= ferror(in);
+        fclose(in);
+        bad |= fclose(out) != 0;
+        if (bad || rename(tmp, dst) != 0) {
+            snprintf(err, errlen, "%s: %s", dst, strerror(errno ? errno : EIO));
+            unlink(tmp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* gnuplot NAME.gp in the output folder; the driver's paths are relative to it. */
+static int run_script(const plot_opts *o, const char *name, char *err, size_t errlen)
+{
+    if (!o->run_gnuplot)
+        return 0;
+    char qd[2 * PATH_MAX], qn[2 * PATH_MAX], qg[2 * PATH_MAX], qlog[2 * PATH_MAX];
+    char logname[PATH_MAX], gpname[PATH_MAX], cmd[9 * PATH_MAX];
+    snprintf(logname, sizeof logname, "%.2000s.gp.log", name);
+    snprintf(gpname, sizeof gpname, "%.2000s.gp", name);
+    shq(o->outdir, qd, sizeof qd);
+    shq(gpname, qn, sizeof qn);
+    shq(o->gnuplot ? o->gnuplot : "gnuplot", qg, sizeof qg);
+    shq(logname, qlog, sizeof qlog);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>%s", qd, qg, qn, qlog);
+    int st = system(cmd);
+    if (st != 0) {
+        snprintf(err, errlen, "gnuplot failed on %s/%s.gp (see %s/%s)", o->outdir, name, o->outdir, logname);
         return -1;
     }
-    int nplotted = 0, maxrep = 0, minrep = 1 << 30;
-    int *which = malloc((size_t)(r->ngroups + 1) * sizeof *which);
+    return 0;
+}
+
+static void list_outputs(const plot_opts *o, const char *name)
+{
+    if (!o->out)
+        return;
+    if (o->run_gnuplot)
+        fprintf(o->out, "%s/%s.png\n%s/%s.pdf\n", o->outdir, name, o->outdir, name);
+    else
+        fprintf(o->out, "%s/%s.gp\n", o->outdir, name);
+}
+
+static FILE *open_in(const plot_opts *o, const char *name, const char *ext, char *err, size_t errlen)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%.3000s/%.1000s%s", o->outdir, name, ext);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        snprintf(err, errlen, "%s: %s", p, strerror(errno));
+    return f;
+}
+
+static int close_checked(FILE *f, const plot_opts *o, const char *name, const char *ext, char *err,
+                         size_t errlen)
+{
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad)
+        snprintf(err, errlen, "%s/%s%s: write failed: %s", o->outdir, name, ext, strerror(errno ? errno : EIO));
+    return bad ? -1 : 0;
+}
+
+static void driver_head(FILE *f, const plot_opts *o, const char *name, const char *what, const char *script)
+{
+    fprintf(f, "# %s.gp — written by `t2rec plot` (%s). Edit the settings below, or the style in\n"
+               "# %s / style.gp (copied here), then redraw from the kept data in this folder:\n"
+               "#     gnuplot %s.gp\n",
+            name, what, script, name);
+    fprintf(f, "scriptdir = '.'   # where %s and style.gp are\n", script);
+    fprintf(f, "datafile = '%s.dat'\noutbase = '%s'\n", name, name);
+    (void)o;
+}
+
+/* ---- groups, labels and styles, shared by every figure of a file ---- */
+
+/* Display names of data keys in labels. */
+static const char *short_key(const char *full)
+{
+    static const char *const abbrev[][2] = {
+        {"data.user_intrinsic_dim", "d_u"}, {"data.item_intrinsic_dim", "d_i"},
+        {"data.user_ambient_dim", "D_u"},   {"data.item_ambient_dim", "D_i"},
+        {"data.beta", "β"},                 {NULL, NULL}};
+    for (int k = 0; abbrev[k][0]; k++)
+        if (!strcmp(abbrev[k][0], full))
+            return abbrev[k][1];
+    return grouping_short(full);
+}
+
+/* The other key of a user/item pair ("data.user_X" <-> "data.item_X"), or NULL. */
+static const char *pair_key(const char *full, char *buf, size_t n)
+{
+    if (!strncmp(full, "data.user_", 10))
+        snprintf(buf, n, "data.item_%s", full + 10);
+    else if (!strncmp(full, "data.item_", 10))
+        snprintf(buf, n, "data.user_%s", full + 10);
+    else
+        return NULL;
+    return buf;
+}
+
+/* "key=value ..." of the keys (full names) with a value in cfg; which: 'd' data keys only,
+ * 'm' method keys only. User/item pairs with equal values print once ("d=2", "D=16"). */
+static void keys_text(const kvset *cfg, char *const *keys, int nkeys, char which, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int k = 0; k < nkeys && at < n; k++) {
+        const char *key = keys[k];
+        int is_data = !strncmp(key, "data.", 5);
+        if ((which == 'd') != is_data)
+            continue;
+        const char *v = kv_get(cfg, key);
+        if (!v || !*v)
+            continue;
+        char pk[256];
+        const char *other = pair_key(key, pk, sizeof pk);
+        const char *ov = other ? kv_get(cfg, other) : NULL;
+        int other_listed = 0;
+        for (int q = 0; other && q < nkeys; q++)
+            other_listed |= !strcmp(keys[q], other);
+        if (other && ov && !strcmp(ov, v) && other_listed) {
+            if (!strncmp(key, "data.item_", 10))
+                continue;   /* printed with the user key */
+            char nm[64];
+            snprintf(nm, sizeof nm, "%s", short_key(key));
+            char *us = strstr(nm, "_u");
+            if (us && !us[2])
+                *us = 0;   /* "d_u" -> "d" */
+            at += (size_t)snprintf(buf + at, n - at, "%s%s=%s", at ? " " : "", nm, v);
+        } else
+            at += (size_t)snprintf(buf + at, n - at, "%s%s=%s", at ? " " : "", short_key(key), v);
+    }
+}
+
+/* One series: a group of the file with n_obs and fold set aside (method variant x data
+ * setting); every figure styles a group by its series. */
+typedef struct {
+    grouping gr;
+    int nser;
+    char **label;            /* "twotower d=2" */
+    char **variant;          /* "twotower" or "mf solver=als" */
+    char **setting;          /* "d=2" or "" */
+    int *cval;               /* index of the series' colour value (0-based) */
+    int ncval;
+    char **cval_label;       /* per colour value: its text for keys */
+    int *oval;               /* index of the other dimension's value (0-based) */
+    int noval;
+    char **oval_label;
+    int colour_by_method;    /* 1: colour = variant, 0: colour = setting */
+    int *dtype, *ptype;
+    double *lw;
+} styles;
+
+static void styles_free(styles *s)
+{
+    for (int k = 0; k < s->nser; k++) {
+        free(s->label ? s->label[k] : NULL);
+        free(s->variant ? s->variant[k] : NULL);
+        free(s->setting ? s->setting[k] : NULL);
+    }
+    free(s->label);
+    free(s->variant);
+    free(s->setting);
+    free(s->cval);
+    free(s->oval);
+    free(s->cval_label);   /* point into variant/setting */
+    free(s->oval_label);
+    free(s->dtype);
+    free(s->ptype);
+    free(s->lw);
+    grouping_free(&s->gr);
+    memset(s, 0, sizeof *s);
+}
+
+static int index_of(char **v, int n, const char *s)
+{
+    for (int k = 0; k < n; k++)
+        if (!strcmp(v[k], s))
+            return k;
+    return -1;
+}
+
+static void method_dash(const char *variant, int *dt, int *pt, double *lw)
+{
+    static const char *const order[] = {"twotower", "baseline", "mf", "autorec", "oracle", NULL};
+    static const int dts[] = {1, 4, 5, 3, 2};
+    static const int pts[] = {7, 5, 9, 13, 11};
+    char m[64];
+    snprintf(m, sizeof m, "%s", variant);
+    char *sp = strchr(m, ' ');
+    if (sp)
+        *sp = 0;
+    int k = 0;
+    while (order[k] && strcmp(order[k], m))
+        k++;
+    *dt = order[k] ? dts[k] : 1;
+    *pt = order[k] ? pts[k] : 6;
+    *lw = k == 0 ? 2.2 : 1.6;
+}
+
+static int styles_build(const cell_record *recs, int n, styles *s)
+{
+    static const char *const ignore[] = {"data.n_obs", "data.fold", NULL};
+    memset(s, 0, sizeof *s);
+    if (grouping_build(recs, n, ignore, &s->gr) != 0)
+        return -1;
+    int ns = s->nser = s->gr.ngroups;
+    size_t np = (size_t)ns + 1;
+    s->label = calloc(np, sizeof *s->label);
+    s->variant = calloc(np, sizeof *s->variant);
+    s->setting = calloc(np, sizeof *s->setting);
+    s->cval = calloc(np, sizeof *s->cval);
+    s->oval = calloc(np, sizeof *s->oval);
+    s->cval_label = calloc(np, sizeof *s->cval_label);
+    s->oval_label = calloc(np, sizeof *s->oval_label);
+    s->dtype = calloc(np, sizeof *s->dtype);
+    s->ptype = calloc(np, sizeof *s->ptype);
+    s->lw = calloc(np, sizeof *s->lw);
+    if (!s->label || !s->variant || !s->setting || !s->cval || !s->oval || !s->cval_label ||
+        !s->oval_label || !s->dtype || !s->ptype || !s->lw)
+        return -1;
+    char **vars = calloc(np, sizeof *vars), **sets = calloc(np, sizeof *sets);
+    int nv = 0, nst = 0;
+    if (!vars || !sets) {
+        free(vars);
+        free(sets);
+        return -1;
+    }
+    for (int q = 0; q < ns; q++) {
+        const kvset *cfg = &recs[s->gr.first[q]].config;
+        char mk[1024], dk[1024], buf[2100];
+        keys_text(cfg, s->gr.keys, s->gr.nkeys, 'm', mk, sizeof mk);
+        keys_text(cfg, s->gr.keys, s->gr.nkeys, 'd', dk, sizeof dk);
+        snprintf(buf, sizeof buf, "%s%s%s", kv_str(cfg, "method", "?"), *mk ? " " : "", mk);
+        s->variant[q] = strdup(buf);
+        s->setting[q] = strdup(dk);
+        snprintf(buf, sizeof buf, "%s%s%s%s%s", kv_str(cfg, "method", "?"), *mk ? " " : "", mk, *dk ? " " : "", dk);
+        s->label[q] = strdup(buf);
+        if (!s->variant[q] || !s->setting[q] || !s->label[q]) {
+            free(vars);
+            free(sets);
+            return -1;
+        }
+        if (index_of(vars, nv, s->variant[q]) < 0)
+            vars[nv++] = s->variant[q];
+        if (index_of(sets, nst, s->setting[q]) < 0)
+            sets[nst++] = s->setting[q];
+    }
+    /* colour follows the method when the data setting does not vary or the methods
+     * outnumber the settings; else the setting (the demo: d = 2 and 4, twotower and baseline) */
+    s->colour_by_method = nst <= 1 || (nv > 1 && nv > nst);
+    char **cv = s->colour_by_method ? vars : sets, **ov = s->colour_by_method ? sets : vars;
+    s->ncval = s->colour_by_method ? nv : nst;
+    s->noval = s->colour_by_method ? nst : nv;
+    for (int k = 0; k < s->ncval; k++)
+        s->cval_label[k] = cv[k];
+    for (int k = 0; k < s->noval; k++)
+        s->oval_label[k] = ov[k];
+    for (int q = 0; q < ns; q++) {
+        s->cval[q] = index_of(cv, s->ncval, s->colour_by_method ? s->variant[q] : s->setting[q]);
+        s->oval[q] = index_of(ov, s->noval, s->colour_by_method ? s->setting[q] : s->variant[q]);
+        method_dash(s->variant[q], &s->dtype[q], &s->ptype[q], &s->lw[q]);
+        if (s->colour_by_method && s->noval > 1) {   /* dash and point follow the setting */
+            static const int dts[] = {1, 4, 5, 3}, pts[] = {7, 5, 9, 13, 11, 4, 6, 8};
+            s->dtype[q] = dts[s->oval[q] % 4];
+            s->ptype[q] = pts[s->oval[q] % 8];
+        }
+    }
+    free(vars);
+    free(sets);
+    return 0;
+}
+
+/* The data settings that are the same in every cell, for titles ("truth = lacunary, d = 2,
+ * D = 16, β = 1, noise = 0.1"; "MovieLens 100K (data/ml-100k)"). */
+static void fixed_settings(const cell_record *recs, int n, char *buf, size_t len)
+{
+    static const char *const keys[][2] = {
+        {"data.truth", "truth"}, {"data.user_intrinsic_dim", "d"}, {"data.user_ambient_dim", "D"},
+        {"data.beta", "β"},      {"data.noise", "noise"},          {"data.manifold", "manifold"},
+        {"data.split", "split"}, {NULL, NULL}};
+    size_t at = 0;
+    buf[0] = 0;
+    if (n <= 0)
+        return;
+    const kvset *c0 = &recs[0].config;
+    const char *src = kv_str(c0, "data.source", "synthetic");
+    if (strcmp(src, "synthetic"))
+        at += (size_t)snprintf(buf + at, len - at, "%s%s%s%s",
+                               !strcmp(src, "movielens100k") ? "MovieLens 100K" : src,
+                               kv_get(c0, "data.path") ? " (" : "", kv_str(c0, "data.path", ""),
+                               kv_get(c0, "data.path") ? ")" : "");
+    for (int k = 0; keys[k][0] && at < len; k++) {
+        const char *v = kv_get(c0, keys[k][0]);
+        if (!v)
+            continue;
+        int same = 1;
+        char pk[128];
+        const char *other = pair_key(keys[k][0], pk, sizeof pk);
+        for (int i = 1; i < n && same; i++) {
+            const char *w = kv_get(&recs[i].config, keys[k][0]);
+            same = w && !strcmp(w, v);
+        }
+        for (int i = 0; other && i < n && same; i++) {
+            const char *w = kv_get(&recs[i].config, other);
+            same = !w || !strcmp(w, v);
+        }
+        if (same)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s = %s", at ? ", " : "", keys[k][1], v);
+    }
+}
+
+/* ---- convergence ---- */
+
+/* The series (styles) of a report group: the series of its first record. */
+static int group_series(const report *r, const styles *s, int g, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (r->rec_group[i] == g)
+            return s->gr.gid[i];
+    return 0;
+}
+
+static int plot_convergence(int n, const report *r, const styles *s,
+                            const plot_opts *o, const char *fixed, char *err, size_t errlen)
+{
+    const char *metric = r->metric;
+    char name[1200];
+    if (strcmp(metric, "excess_risk_cold"))
+        snprintf(name, sizeof name, "%s_convergence_%s", o->prefix, metric);
+    else
+        snprintf(name, sizeof name, "%s_convergence", o->prefix);
+    int ng = r->ngroups, np = 0, maxrep = 0, minrep = INT_MAX;
+    int *which = malloc((size_t)(ng + 1) * sizeof *which);
     if (!which) {
-        fclose(d);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (int i = 0; i < r->ngroups; i++) {
+    double ymin = INFINITY, ymax = 0;
+    for (int i = 0; i < ng; i++) {
         const report_group *g = &r->groups[i];
         int pos = 0;
         for (int l = 0; l < g->nlev; l++)
             pos += g->lev_mean[l] > 0;
-        if (pos < 2)   /* a convergence line needs two n_obs levels */
-            continue;
-        fprintf(d, "# group %d: %s\n# n mean ci_low ci_high count\n", nplotted, g->label);
+        if (pos >= 2)   /* a convergence line needs two n_obs levels */
+            which[np++] = i;
+    }
+    if (!np) {
+        free(which);
+        return 1;   /* nothing to plot */
+    }
+    FILE *d = open_in(o, name, ".dat", err, errlen);
+    if (!d) {
+        free(which);
+        return -1;
+    }
+    fprintf(d, "# t2rec plot: %s against n_obs, one block per group (gnuplot index k-1 = group k)\n"
+               "# columns: n_obs, geometric mean over the replicates, 95%% t-interval of the mean log error"
+               " (low, high), replicates\n", metric);
+    for (int k = 0; k < np; k++) {
+        const report_group *g = &r->groups[which[k]];
+        fprintf(d, "# group %d: %s\n", k + 1, g->label);
         for (int l = 0; l < g->nlev; l++) {
             if (!(g->lev_mean[l] > 0))
                 continue;
             double lo = g->lev_lo[l] > 0 ? g->lev_lo[l] : g->lev_mean[l] * 0.5;
-            fprintf(d, "%.10g %.10g %.10g %.10g %d\n", g->lev_n[l], g->lev_mean[l], lo, g->lev_hi[l],
-                    g->lev_count[l]);
-            if (g->lev_count[l] > maxrep)
-                maxrep = g->lev_count[l];
-            if (g->lev_count[l] < minrep)
-                minrep = g->lev_count[l];
+            double hi = isfinite(g->lev_hi[l]) ? g->lev_hi[l] : g->lev_mean[l] * 2;
+            fprintf(d, "%.10g %.10g %.10g %.10g %d\n", g->lev_n[l], g->lev_mean[l], lo, hi, g->lev_count[l]);
+            maxrep = g->lev_count[l] > maxrep ? g->lev_count[l] : maxrep;
+            minrep = g->lev_count[l] < minrep ? g->lev_count[l] : minrep;
+            ymin = fmin(ymin, g->lev_mean[l]);
+            ymax = fmax(ymax, g->lev_mean[l]);
         }
         fprintf(d, "\n\n");
-        which[nplotted++] = i;
     }
-    fclose(d);
-    if (!nplotted) {
-        free(which);
-        return 1;   /* nothing to plot */
-    }
-    FILE *gp = fopen(gpp, "w");
-    if (!gp) {
-        snprintf(err, errlen, "%s: %s", gpp, strerror(errno));
+    if (close_checked(d, o, name, ".dat", err, errlen) != 0) {
         free(which);
         return -1;
     }
-    char metric[128];
-    gq(r->metric, metric, sizeof metric);
-    double ymin = INFINITY, ymax = 0;
-    for (int k = 0; k < nplotted; k++) {
-        const report_group *g = &r->groups[which[k]];
-        for (int l = 0; l < g->nlev; l++)
-            if (g->lev_mean[l] > 0) {
-                ymin = fmin(ymin, g->lev_mean[l]);
-                ymax = fmax(ymax, g->lev_mean[l]);
-            }
-    }
-    /* colour index per plotted group: its data setting (label without the method) */
-    int *sig = calloc((size_t)nplotted + 1, sizeof *sig), nsig = 0;
-    const char **sigs = calloc((size_t)nplotted + 1, sizeof *sigs);
-    for (int k = 0; k < nplotted && sig && sigs; k++) {
-        const char *lab = r->groups[which[k]].label, *sp = strchr(lab, ' ');
-        const char *key = sp ? sp : "";
-        int q = 0;
-        while (q < nsig && strcmp(sigs[q], key))
-            q++;
-        if (q == nsig)
-            sigs[nsig++] = key;
-        sig[k] = q;
-    }
-    if (!sig || !sigs) {
-        free(sig);
-        free(sigs);
-        fclose(gp);
+    FILE *f = open_in(o, name, ".gp", err, errlen);
+    if (!f) {
         free(which);
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (int pdf = 0; pdf < 2; pdf++) {
-        int rows = nplotted;   /* one column: long labels do not fit two */
-        terminals(gp, base, pdf, rows > 4 ? rows - 4 : 0);
-        fprintf(gp, "set logscale xy 2\nset format x '2^{%%L}'\nset format y '%%.2g'\n"
-                    "set xlabel '|{/Symbol W}| = n\\_obs (training pairs)'\n"
-                    "set ylabel \"%s (log scale)\"\n"
-                    "set key below left vertical maxrows %d font ',8' spacing 1.0 width -4\n"
-                    "set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n"
-                    "set style fill transparent solid 0.18 noborder\n",
-                metric, rows);
-        /* the means decide the range; wide bands (few replicates) are clipped, not followed */
-        fprintf(gp, "set yrange [%.6g:%.6g]\n", ymin / 3, ymax * 3);
-        char reps[64];
-        if (minrep == maxrep)
-            snprintf(reps, sizeof reps, "%d replicates", maxrep);
-        else
-            snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
-        fprintf(gp, "set title \"Convergence%s\\n{/*0.8 line: geometric mean over %s; band: 95%% "
-                    "t-interval of the mean log error; dashed: theory slope -2{/Symbol b}/(2{/Symbol b}+d) "
-                    "(two-tower), through its first point}\\n{/*0.8 key: slope = mean of the R per-replicate "
-                    "slopes, 95%% t-interval with R-1 df%s%s}\"\n",
-                title_extra, reps, r->n_failed_total ? "; failed cells left out" : "",
-                r->n_budget_limited ? "; BUDGET-LIMITED groups stopped at the epoch cap" : "");
-        fprintf(gp, "plot ");
-        for (int k = 0; k < nplotted; k++) {
-            const report_group *g = &r->groups[which[k]];
-            char label[600], lab[700];
-            gq(g->label, label, sizeof label);
-            if (!strcmp(g->status, "fitted"))
-                snprintf(lab, sizeof lab, "%s: slope %.2f [%.2f, %.2f] (R=%d)", label, g->slope, g->slope_lo,
-                         g->slope_hi, g->n_replicates);
-            else if (!strcmp(g->status, "one replicate"))
-                snprintf(lab, sizeof lab, "%s: slope %.2f (one replicate, no CI)", label, g->slope);
-            else if (!strcmp(g->status, "budget-limited"))
-                snprintf(lab, sizeof lab, "%s: BUDGET-LIMITED, %d of %d cells stopped at the epoch cap: no rate",
-                         label, g->n_capped, g->n_cells);
-            else
-                snprintf(lab, sizeof lab, "%s: %s", label, g->status);
-            if (isfinite(g->theory_slope) && report_has_slope(g) && !strcmp(g->method, "twotower")) {
-                size_t at = strlen(lab);
-                snprintf(lab + at, sizeof lab - at, ", theory %.2f", g->theory_slope);
-            }
-            const char *col = colors[sig[k] % NCOLORS];
-            int pt;
-            double lw;
-            int dt = method_style(g->method, &pt, &lw);
-            /* bands: always for the estimator under test; for the others when few groups */
-            if (!strcmp(g->method, "twotower") || nplotted <= 6)
-                fprintf(gp, "%s'%s' index %d using 1:3:4 with filledcurves lc rgb '%s' notitle, \\\n     ",
-                        k ? "     " : "", dat, k, col);
-            else if (k)
-                fprintf(gp, "     ");
-            fprintf(gp, "'%s' index %d using 1:2 with linespoints dt %d lw %.1f pt %d ps 0.7 lc rgb '%s' title \"%s\"",
-                    dat, k, dt, lw, pt, col, lab);
-            if (isfinite(g->theory_slope) && g->nlev > 0 && !strcmp(g->method, "twotower")) {
-                int l0 = 0;
-                while (l0 < g->nlev && !(g->lev_mean[l0] > 0))
-                    l0++;
-                if (l0 < g->nlev)
-                    fprintf(gp, ", \\\n     (x >= %.10g && x <= %.10g ? %.10g * (x / %.10g)**(%.6f) : 1/0) "
-                                "with lines dt 2 lw 1.2 lc rgb '%s' notitle",
-                            g->lev_n[l0], g->lev_n[g->nlev - 1], g->lev_mean[l0], g->lev_n[l0],
-                            g->theory_slope, col);
-            }
-            fprintf(gp, k + 1 < nplotted ? ", \\\n" : "\n");
+    driver_head(f, o, name, "convergence figure", "convergence.gp");
+    gp_str(f, "title_main", plot_metric_words(metric));
+    gp_str(f, "title_fixed", *fixed ? fixed : "synthetic data");
+    char reps[64], note[1024];
+    if (minrep == maxrep)
+        snprintf(reps, sizeof reps, "%d replicate%s", maxrep, maxrep == 1 ? "" : "s");
+    else
+        snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
+    int anyth = 0;
+    for (int k = 0; k < np; k++)
+        anyth |= isfinite(r->groups[which[k]].theory_slope) && !strcmp(r->groups[which[k]].method, "twotower");
+    snprintf(note, sizeof note,
+             "line: geometric mean over %s at each n_obs; band: 95%% t-interval of the mean log error%s\n"
+             "key: slope = mean of the per-replicate slopes, 95%% t-interval with R-1 df (R replicates)%s",
+             reps, anyth ? "; dashed: theory slope -2β/(2β+d) from the first point" : "", "");
+    if (r->n_failed_total) {
+        size_t at = strlen(note);
+        snprintf(note + at, sizeof note - at, "; %d failed cell%s left out", r->n_failed_total,
+                 r->n_failed_total == 1 ? "" : "s");
+    }
+    /* the note spans two lines, each in the script's small font */
+    {
+        char esc[2048], out[2300];
+        gq(note, esc, sizeof esc);
+        size_t at = 0;
+        for (const char *p = esc; *p && at + 12 < sizeof out; p++) {
+            if (*p == '\n') {
+                at += (size_t)snprintf(out + at, sizeof out - at, "}\\n{/*0.75 ");
+            } else
+                out[at++] = *p;
         }
-        fprintf(gp, "unset output\n");
+        out[at] = 0;
+        fprintf(f, "title_note = \"%s\"\n", out);
     }
-    fclose(gp);
+    {
+        char yl[256];
+        snprintf(yl, sizeof yl, "%s (log scale)", metric);
+        gp_str(f, "ylabel_text", yl);
+    }
+    char **labels = calloc((size_t)np + 1, sizeof *labels);
+    int *ci = calloc((size_t)np + 1, sizeof *ci), *dt = calloc((size_t)np + 1, sizeof *dt);
+    int *pt = calloc((size_t)np + 1, sizeof *pt), *band = calloc((size_t)np + 1, sizeof *band);
+    int *th = calloc((size_t)np + 1, sizeof *th);
+    double *lw = calloc((size_t)np + 1, sizeof *lw), *ts = calloc((size_t)np + 1, sizeof *ts);
+    double *tx0 = calloc((size_t)np + 1, sizeof *tx0), *tx1 = calloc((size_t)np + 1, sizeof *tx1);
+    double *ty0 = calloc((size_t)np + 1, sizeof *ty0);
+    int rc = 0;
+    if (!labels || !ci || !dt || !pt || !band || !th || !lw || !ts || !tx0 || !tx1 || !ty0) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto done;
+    }
+    for (int k = 0; k < np && rc == 0; k++) {
+        const report_group *g = &r->groups[which[k]];
+        int q = group_series(r, s, which[k], n);
+        const char *lab = s->label[q];
+        char text[1024];
+        if (!strcmp(g->status, "fitted"))
+            snprintf(text, sizeof text, "%s: slope %.2f [%.2f, %.2f] (R=%d)", lab, g->slope, g->slope_lo,
+                     g->slope_hi, g->n_replicates);
+        else if (!strcmp(g->status, "one replicate"))
+            snprintf(text, sizeof text, "%s: slope %.2f (one replicate, no CI)", lab, g->slope);
+        else if (!strcmp(g->status, "budget-limited"))
+            snprintf(text, sizeof text, "%s: BUDGET-LIMITED (%d of %d cells stopped at the epoch cap): no rate",
+                     lab, g->n_capped, g->n_cells);
+        else
+            snprintf(text, sizeof text, "%s: %s (no rate)", lab, g->status);
+        int has_th = isfinite(g->theory_slope) && !strcmp(g->method, "twotower");
+        if (has_th) {
+            size_t at = strlen(text);
+            snprintf(text + at, sizeof text - at, ", theory %.2f", g->theory_slope);
+        }
+        labels[k] = strdup(text);
+        if (!labels[k]) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        ci[k] = s->cval[q] + 1;
+        dt[k] = s->dtype[q];
+        pt[k] = s->ptype[q];
+        lw[k] = s->lw[q];
+        /* bands: every group when few, else the estimator under test only */
+        band[k] = np <= 8 || !strcmp(g->method, "twotower");
+        int l0 = 0;
+        while (l0 < g->nlev && !(g->lev_mean[l0] > 0))
+            l0++;
+        th[k] = has_th && l0 < g->nlev;
+        ts[k] = th[k] ? g->theory_slope : 0;
+        tx0[k] = th[k] ? g->lev_n[l0] : 1;
+        tx1[k] = th[k] ? g->lev_n[g->nlev - 1] : 1;
+        ty0[k] = th[k] ? g->lev_mean[l0] : 1;
+    }
+    if (rc == 0) {
+        fprintf(f, "ngroups = %d\n", np);
+        gp_str_array(f, "label", (const char *const *)labels, np);
+        gp_int_array(f, "cidx", ci, np);
+        gp_int_array(f, "dtype", dt, np);
+        gp_int_array(f, "ptype", pt, np);
+        gp_num_array(f, "lwidth", lw, np);
+        gp_int_array(f, "band", band, np);
+        gp_int_array(f, "th", th, np);
+        gp_num_array(f, "th_slope", ts, np);
+        gp_num_array(f, "th_x0", tx0, np);
+        gp_num_array(f, "th_x1", tx1, np);
+        gp_num_array(f, "th_y0", ty0, np);
+        /* the means decide the range (a 1-2-5 tick at least inside); wide bands are clipped */
+        fprintf(f, "ymin = %.6g\nymax = %.6g\n", ymin / 2.5, ymax * 2.5);
+        fprintf(f, "load scriptdir.'/convergence.gp'\n");
+    }
+done:
+    if (close_checked(f, o, name, ".gp", err, errlen) != 0)
+        rc = -1;
+    for (int k = 0; labels && k < np; k++)
+        free(labels[k]);
+    free(labels);
+    free(ci);
+    free(dt);
+    free(pt);
+    free(band);
+    free(th);
+    free(lw);
+    free(ts);
+    free(tx0);
+    free(tx1);
+    free(ty0);
     free(which);
-    free(sig);
-    free(sigs);
-    if (run_script(o, gpp, err, errlen) != 0)
-        return -1;
-    printf("%s.png\n%s.pdf\n", base, base);
-    return 0;
+    if (rc == 0 && run_script(o, name, err, errlen) != 0)
+        rc = -1;
+    if (rc == 0)
+        list_outputs(o, name);
+    return rc;
 }
 
-/* Learning curves: per group (method and varying keys, n_obs and fold aside), the cell with
- * the largest n_obs, then the lowest replicate, then the first fold. Panels: the training loss,
- * and the valid RMSE and the test_cold excess risk where some group has them (real data run
- * without a valid split has neither). At most LEARN_MAX_GROUPS groups are drawn. */
-#define LEARN_MAX_GROUPS 12
-static int plot_learning(const cell_record *recs, int n, const plot_opts *o, char *err, size_t errlen)
+/* ---- learning curves ---- */
+
+/* Per series, the cell with the largest n_obs, then the lowest replicate, then the first
+ * fold. Panels: the training loss, and the valid RMSE and the test_cold excess risk where some
+ * series has them (real data run without a valid split has neither). */
+static int plot_learning(const cell_record *recs, int n, const styles *s, const plot_opts *o,
+                         char *err, size_t errlen)
 {
-    static const char *const ignore[] = {"data.n_obs", "data.fold", NULL};
-    grouping gr;
-    if (grouping_build(recs, n, ignore, &gr) != 0) {
-        grouping_free(&gr);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    char base[4096], dat[4200], gpp[4200];
-    snprintf(base, sizeof base, "%s/%s_learning", o->outdir, o->prefix);
-    snprintf(dat, sizeof dat, "%s.dat", base);
-    snprintf(gpp, sizeof gpp, "%s.gp", base);
-    FILE *d = fopen(dat, "w");
-    if (!d) {
-        snprintf(err, errlen, "%s: %s", dat, strerror(errno));
-        grouping_free(&gr);
-        return -1;
-    }
-    int nb = 0, has[3] = {0, 0, 0};
-    const char *labels[LEARN_MAX_GROUPS];
-    for (int gi = 0; gi < gr.ngroups && nb < LEARN_MAX_GROUPS; gi++) {
+    char name[1200];
+    snprintf(name, sizeof name, "%s_learning", o->prefix);
+    int nb = 0, has[3] = {0, 0, 0}, shown[LEARN_MAX_GROUPS], maxep = 1;
+    const cell_record *best_of[LEARN_MAX_GROUPS];
+    for (int q = 0; q < s->nser && nb < LEARN_MAX_GROUPS; q++) {
         const cell_record *best = NULL;
         for (int i = 0; i < n; i++) {
             const cell_record *c = &recs[i];
-            if (gr.gid[i] != gi || strcmp(c->status, "ok") || c->curves.n < 2)
+            if (s->gr.gid[i] != q || strcmp(c->status, "ok") || c->curves.n < 2)
                 continue;
             double nn = kv_real(&c->config, "data.n_obs", 0);
             double bn = best ? kv_real(&best->config, "data.n_obs", 0) : -1;
@@ -272,64 +739,291 @@ static int plot_learning(const cell_record *recs, int n, const plot_opts *o, cha
         }
         if (!best)
             continue;
-        fprintf(d, "# %s, n_obs=%s, fold=%s, replicate %d\n# epoch train_loss valid_rmse test_excess wall\n",
-                gr.label[gi], kv_str(&best->config, "data.n_obs", "-"),
-                kv_str(&best->config, "data.fold", "-"), best->replicate);
-        for (int e = 0; e < best->curves.n; e++) {
-            const est_curves *cv = &best->curves;
+        shown[nb] = q;
+        best_of[nb++] = best;
+    }
+    if (!nb)
+        return 1;
+    FILE *d = open_in(o, name, ".dat", err, errlen);
+    if (!d)
+        return -1;
+    fprintf(d, "# t2rec plot: learning curves, one block per group (gnuplot index k-1 = group k)\n"
+               "# columns: epoch, training loss, valid RMSE, test_cold excess risk, wall seconds\n");
+    for (int k = 0; k < nb; k++) {
+        const cell_record *best = best_of[k];
+        fprintf(d, "# group %d: %s, n_obs=%s, fold=%s, replicate %d\n", k + 1, s->label[shown[k]],
+                kv_str(&best->config, "data.n_obs", "-"), kv_str(&best->config, "data.fold", "-"), best->replicate);
+        const est_curves *cv = &best->curves;
+        for (int e = 0; e < cv->n; e++) {
             fprintf(d, "%d %.10g %.10g %.10g %.10g\n", e + 1, cv->train_loss[e], cv->valid_rmse[e],
                     cv->test_excess[e], cv->wall_seconds[e]);
             has[0] |= isfinite(cv->train_loss[e]) && cv->train_loss[e] > 0;
             has[1] |= isfinite(cv->valid_rmse[e]) && cv->valid_rmse[e] > 0;
             has[2] |= isfinite(cv->test_excess[e]) && cv->test_excess[e] > 0;
         }
+        maxep = cv->n > maxep ? cv->n : maxep;
         fprintf(d, "\n\n");
-        labels[nb++] = gr.label[gi];
     }
-    fclose(d);
-    int rc = 0;
-    if (!nb) {
-        rc = 1;
-        goto out;
+    if (close_checked(d, o, name, ".dat", err, errlen) != 0)
+        return -1;
+    FILE *f = open_in(o, name, ".gp", err, errlen);
+    if (!f)
+        return -1;
+    driver_head(f, o, name, "learning curves", "learning.gp");
+    gp_str(f, "title_main", "Learning curves");
+    {
+        char note[512], esc[1024];
+        snprintf(note, sizeof note, "per group: its cell with the largest n_obs, first replicate and fold; "
+                                    "log scale%s", s->nser > nb ? "; the first groups only" : "");
+        gq(note, esc, sizeof esc);
+        fprintf(f, "title_note = \"%s\"\n", esc);
     }
-    FILE *gp = fopen(gpp, "w");
-    if (!gp) {
-        snprintf(err, errlen, "%s: %s", gpp, strerror(errno));
-        rc = -1;
-        goto out;
+    const char *labels[LEARN_MAX_GROUPS];
+    int ci[LEARN_MAX_GROUPS], dt[LEARN_MAX_GROUPS];
+    double lw[LEARN_MAX_GROUPS];
+    for (int k = 0; k < nb; k++) {
+        labels[k] = s->label[shown[k]];
+        ci[k] = s->cval[shown[k]] + 1;
+        dt[k] = s->dtype[shown[k]];
+        lw[k] = s->lw[shown[k]];
     }
-    static const char *ylabel[3] = {"training loss (mean squared error)", "valid RMSE",
-                                    "test\\_cold excess risk"};
-    int npanels = has[0] + has[1] + has[2];
-    for (int pdf = 0; pdf < 2; pdf++) {
-        terminals(gp, base, pdf, nb > 4 ? nb - 4 : 0);
-        fprintf(gp, "set multiplot layout 1,%d title \"Learning curves (per group: the cell with the "
-                    "largest n\\\\_obs, first replicate and fold)%s\"\n"
-                    "set grid lc rgb '#dddddd'\nset xlabel 'epoch'\nset key below left vertical font ',8'\n"
-                    "set logscale y\n", npanels > 0 ? npanels : 1,
-                gr.ngroups > nb ? "; first groups only" : "");
-        for (int panel = 0; panel < 3; panel++) {
-            if (!has[panel])
-                continue;
-            fprintf(gp, "set ylabel '%s'\nplot ", ylabel[panel]);
-            for (int k = 0; k < nb; k++) {
-                char lab[600];
-                gq(labels[k], lab, sizeof lab);
-                fprintf(gp, "%s'%s' index %d using 1:%d with lines lw 2 lc rgb '%s' title \"%s\"%s",
-                        k ? "     " : "", dat, k, panel + 2, colors[k % NCOLORS], lab,
-                        k + 1 < nb ? ", \\\n" : "\n");
-            }
+    fprintf(f, "ngroups = %d\n", nb);
+    gp_str_array(f, "label", labels, nb);
+    gp_int_array(f, "cidx", ci, nb);
+    gp_int_array(f, "dtype", dt, nb);
+    gp_num_array(f, "lwidth", lw, nb);
+    static const char *const ylabel[3] = {"training loss (mean squared error)", "valid RMSE",
+                                          "test_cold excess risk"};
+    const char *pl[3];
+    int pc[3], npan = 0;
+    for (int p = 0; p < 3; p++)
+        if (has[p]) {
+            pl[npan] = ylabel[p];
+            pc[npan++] = p + 2;
         }
-        fprintf(gp, "unset multiplot\nunset output\n");
+    if (!npan) {   /* nothing positive to draw on a log axis: the training loss panel anyway */
+        pl[0] = ylabel[0];
+        pc[0] = 2;
+        npan = 1;
     }
-    fclose(gp);
-    if (run_script(o, gpp, err, errlen) != 0) {
+    fprintf(f, "npanels = %d\n", npan);
+    gp_int_array(f, "pcol", pc, npan);
+    gp_str_array(f, "plabel", pl, npan);
+    fprintf(f, "xmax = %d\n", maxep);
+    fprintf(f, "load scriptdir.'/learning.gp'\n");
+    if (close_checked(f, o, name, ".gp", err, errlen) != 0)
+        return -1;
+    if (run_script(o, name, err, errlen) != 0)
+        return -1;
+    list_outputs(o, name);
+    return 0;
+}
+
+/* ---- methods compared ---- */
+
+typedef struct {
+    int oval;       /* the other dimension's value */
+    double nobs;    /* NaN: n_obs does not vary */
+} category;
+
+static int plot_methods(const cell_record *recs, int n, const styles *s, const plot_opts *o,
+                        const char *fixed, char *err, size_t errlen)
+{
+    /* only when more than one method is in the file */
+    int nmeth = 0;
+    const char *m0 = NULL;
+    for (int i = 0; i < n; i++) {
+        const char *m = kv_str(&recs[i].config, "method", "");
+        if (!m0)
+            m0 = m, nmeth = 1;
+        else if (strcmp(m, m0))
+            nmeth = 2;
+    }
+    if (nmeth < 2)
+        return 1;
+    /* metrics */
+    static const char *const defaults[] = {"excess_risk_cold", "excess_risk_warm", "rmse",
+                                           "precision_at_10", "ndcg_at_10", NULL};
+    const char *mets[METHODS_MAX_PANELS];
+    int nm = 0;
+    if (o->metric) {
+        if (has_metric(recs, n, o->metric))
+            mets[nm++] = o->metric;
+    } else
+        for (int k = 0; defaults[k] && nm < METHODS_MAX_PANELS; k++)
+            if (has_metric(recs, n, defaults[k]))
+                mets[nm++] = defaults[k];
+    if (!nm)
+        return 1;
+    /* n_obs levels */
+    double *lev = malloc((size_t)(n + 1) * sizeof *lev);
+    category *cat = malloc((size_t)(n + 1) * sizeof *cat);
+    double *vals = malloc((size_t)(n + 1) * sizeof *vals);
+    if (!lev || !cat || !vals) {
+        free(lev);
+        free(cat);
+        free(vals);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int nlev = 0;
+    for (int i = 0; i < n; i++) {
+        double v = kv_real(&recs[i].config, "data.n_obs", NAN);
+        int seen = 0;
+        for (int l = 0; l < nlev && !seen; l++)
+            seen = lev[l] == v || (isnan(v) && isnan(lev[l]));
+        if (!seen)
+            lev[nlev++] = v;
+    }
+    for (int a = 1; a < nlev; a++)   /* sort ascending */
+        for (int b = a; b > 0 && lev[b] < lev[b - 1]; b--) {
+            double t = lev[b];
+            lev[b] = lev[b - 1];
+            lev[b - 1] = t;
+        }
+    int nobs_varies = nlev > 1, only_largest = 0;
+    if (nobs_varies && s->noval * nlev > METHODS_MAX_CATS)
+        only_largest = 1;
+    int ncat = 0;
+    for (int v = 0; v < s->noval; v++)
+        for (int l = only_largest ? nlev - 1 : 0; l < nlev; l++) {
+            cat[ncat].oval = v;
+            cat[ncat++].nobs = nobs_varies ? lev[l] : NAN;
+        }
+    char name[1200];
+    snprintf(name, sizeof name, "%s_methods", o->prefix);
+    FILE *d = open_in(o, name, ".dat", err, errlen);
+    if (!d) {
+        free(lev);
+        free(cat);
+        free(vals);
+        return -1;
+    }
+    fprintf(d, "# t2rec plot: methods compared; block (p-1)*%d + (c-1) = panel p (metric), colour c\n"
+               "# columns: x (category + offset), mean over replicates/folds, 95%% t-interval (low, high), "
+               "count\n", s->ncval);
+    int rc = 0;
+    double slot_w = 0.7 / (s->ncval > 0 ? s->ncval : 1);
+    for (int p = 0; p < nm; p++)
+        for (int c = 0; c < s->ncval; c++) {
+            fprintf(d, "# panel %d (%s), %s\n", p + 1, mets[p], s->cval_label[c]);
+            int rows = 0;
+            for (int k = 0; k < ncat; k++) {
+                /* the series with colour value c and the category's other value */
+                int q = -1;
+                for (int t = 0; t < s->nser && q < 0; t++)
+                    if (s->cval[t] == c && s->oval[t] == cat[k].oval)
+                        q = t;
+                if (q < 0)
+                    continue;
+                int cnt = 0;
+                for (int i = 0; i < n; i++) {
+                    if (s->gr.gid[i] != q || strcmp(recs[i].status, "ok"))
+                        continue;
+                    if (nobs_varies && kv_real(&recs[i].config, "data.n_obs", NAN) != cat[k].nobs)
+                        continue;
+                    double v = metric_of(&recs[i], mets[p]);
+                    if (isfinite(v))
+                        vals[cnt++] = v;
+                }
+                if (!cnt)
+                    continue;
+                double mean, lo, hi;
+                report_mean_ci(vals, cnt, &mean, &lo, &hi);
+                if (cnt == 1)
+                    lo = hi = mean;
+                double x = k + 1 + (c - (s->ncval - 1) / 2.0) * slot_w;
+                fprintf(d, "%.6g %.10g %.10g %.10g %d\n", x, mean, lo, hi, cnt);
+                rows++;
+            }
+            if (!rows)
+                fprintf(d, "NaN NaN NaN NaN 0\n");
+            fprintf(d, "\n\n");
+        }
+    if (close_checked(d, o, name, ".dat", err, errlen) != 0)
         rc = -1;
-        goto out;
+    FILE *f = rc ? NULL : open_in(o, name, ".gp", err, errlen);
+    if (!f)
+        rc = -1;
+    if (rc == 0) {
+        driver_head(f, o, name, "methods compared", "methods.gp");
+        char t[512];
+        if (only_largest)
+            snprintf(t, sizeof t, "Methods compared at n_obs = %.0f", lev[nlev - 1]);
+        else
+            snprintf(t, sizeof t, "Methods compared");
+        gp_str(f, "title_main", t);
+        gp_str(f, "title_fixed", *fixed ? fixed : "synthetic data");
+        int folds = 0;
+        for (int i = 0; i < n && !folds; i++)
+            folds = kv_get(&recs[i].config, "data.fold") != NULL;
+        snprintf(t, sizeof t, "point: mean over the %s; bar: 95%% t-interval; "
+                              "failed cells left out", folds ? "folds (and replicates)" : "replicates");
+        gp_str(f, "title_note", t);
+        const char *cl[64];
+        int ci[64], pt[64], nc = s->ncval < 64 ? s->ncval : 64;
+        for (int c = 0; c < nc; c++) {
+            cl[c] = s->cval_label[c];
+            ci[c] = c + 1;
+            pt[c] = 7;
+            for (int q = 0; q < s->nser; q++)
+                if (s->cval[q] == c) {
+                    pt[c] = s->colour_by_method ? s->ptype[q] : 7;
+                    break;
+                }
+        }
+        fprintf(f, "nseries = %d\n", nc);
+        gp_str_array(f, "label", cl, nc);
+        gp_int_array(f, "cidx", ci, nc);
+        gp_int_array(f, "ptype", pt, nc);
+        const char *pti[METHODS_MAX_PANELS];
+        int plog[METHODS_MAX_PANELS];
+        for (int p = 0; p < nm; p++) {
+            pti[p] = plot_metric_words(mets[p]);
+            plog[p] = !strncmp(mets[p], "excess_risk", 11);
+        }
+        fprintf(f, "npanels = %d\n", nm);
+        gp_str_array(f, "ptitle", pti, nm);
+        gp_int_array(f, "plog", plog, nm);
+        char **cls = calloc((size_t)ncat + 1, sizeof *cls);
+        int longest = 0;
+        for (int k = 0; cls && k < ncat; k++) {
+            char b[1200];
+            const char *ov = s->oval_label[cat[k].oval];
+            if (nobs_varies && !only_largest)
+                snprintf(b, sizeof b, "%s%sn_obs=%.0f", ov, *ov ? " " : "", cat[k].nobs);
+            else
+                snprintf(b, sizeof b, "%s", *ov ? ov : "all");
+            cls[k] = strdup(b);
+            if (!cls[k]) {
+                rc = -1;
+                break;
+            }
+            longest = (int)strlen(b) > longest ? (int)strlen(b) : longest;
+        }
+        if (!cls || rc) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else {
+            fprintf(f, "ncat = %d\n", ncat);
+            gp_str_array(f, "catlabel", (const char *const *)cls, ncat);
+            /* long category names on a crowded axis are turned */
+            fprintf(f, "xrot = %d\n", longest * ncat * nm > 90 ? 30 : 0);
+            fprintf(f, "load scriptdir.'/methods.gp'\n");
+        }
+        for (int k = 0; cls && k < ncat; k++)
+            free(cls[k]);
+        free(cls);
+        if (close_checked(f, o, name, ".gp", err, errlen) != 0)
+            rc = -1;
     }
-    printf("%s.png\n%s.pdf\n", base, base);
-out:
-    grouping_free(&gr);
+    free(lev);
+    free(cat);
+    free(vals);
+    if (rc == 0 && run_script(o, name, err, errlen) != 0)
+        rc = -1;
+    if (rc == 0)
+        list_outputs(o, name);
     return rc;
 }
 
@@ -339,35 +1033,50 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
         snprintf(err, errlen, "%s: cannot create: %s", o->outdir, strerror(errno));
         return -1;
     }
+    char sdir[PATH_MAX];
+    if (plot_find_scripts(o->scripts, sdir, sizeof sdir) != 0) {
+        snprintf(err, errlen, "cannot find the gnuplot scripts (%s): give --scripts DIR or set "
+                              "T2REC_PLOT_SCRIPTS", o->scripts ? o->scripts : "plots/convergence.gp ...");
+        return -1;
+    }
+    if (copy_scripts(sdir, o->outdir, err, errlen) != 0)
+        return -1;
     const char *metric = o->metric ? o->metric : "excess_risk_cold";
-    report r;
-    if (report_build(recs, n, metric, &r) != 0) {
+    styles st;
+    if (styles_build(recs, n, &st) != 0) {
+        styles_free(&st);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = 0;
-    char name[1024];
-    if (strcmp(metric, "excess_risk_cold"))
-        snprintf(name, sizeof name, "%s_convergence_%s", o->prefix, metric);
-    else
-        snprintf(name, sizeof name, "%s_convergence", o->prefix);
-    char extra[256] = "";
-    {
-        char m[128];
-        gq(metric, m, sizeof m);
-        snprintf(extra, sizeof extra, " of %s", m);
+    report r;
+    if (report_build(recs, n, metric, &r) != 0) {
+        styles_free(&st);
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    int c = plot_convergence(&r, o, extra, name, err, errlen);
-    if (c < 0)
+    char fixed[512];
+    fixed_settings(recs, n, fixed, sizeof fixed);
+    int rc = 0;
+    if (plot_convergence(n, &r, &st, o, fixed, err, errlen) < 0)
         rc = -1;
-    if (rc == 0 && plot_learning(recs, n, o, err, errlen) < 0)
+    if (rc == 0 && plot_learning(recs, n, &st, o, err, errlen) < 0)
         rc = -1;
-    if (r.n_failed_total)
-        printf("note: %d failed cells left out of the figures\n", r.n_failed_total);
-    for (int i = 0; i < r.ngroups; i++)
-        if (!strcmp(r.groups[i].status, "budget-limited"))
-            printf("note: %s: budget-limited, %d of %d cells stopped at the epoch cap while still "
-                   "improving (no rate shown)\n", r.groups[i].label, r.groups[i].n_capped, r.groups[i].n_cells);
+    if (rc == 0 && plot_methods(recs, n, &st, o, fixed, err, errlen) < 0)
+        rc = -1;
+    if (o->out) {
+        if (r.n_failed_total)
+            fprintf(o->out, "note: %d failed cells left out of the figures\n", r.n_failed_total);
+        for (int i = 0; i < r.ngroups; i++)
+            if (!strcmp(r.groups[i].status, "budget-limited"))
+                fprintf(o->out, "note: %s: budget-limited, %d of %d cells stopped at the epoch cap while still "
+                                "improving (no rate shown)\n", r.groups[i].label, r.groups[i].n_capped,
+                        r.groups[i].n_cells);
+        if (rc == 0)
+            fprintf(o->out, "to restyle: edit %s/*.gp (style.gp: colours and fonts), then "
+                            "cd %s && gnuplot %s_NAME.gp (the data stay in the .dat files)\n",
+                    o->outdir, o->outdir, o->prefix);
+    }
     report_free(&r);
+    styles_free(&st);
     return rc;
 }

@@ -1,0 +1,43 @@
+# methods.gp — methods compared: per metric one panel, per group a point at the mean over
+# replicates (or folds) with its 95% t-interval as an error bar; groups side by side within
+# each category of the x axis (e.g. n_obs, or the split); one key for all panels.
+# Driven by a generated NAME_methods.gp that sets the variables below and loads this file;
+# the data are in NAME_methods.dat: block (p - 1) * nseries + (s - 1) holds group s of panel p,
+# one row per category: x mean ci_low ci_high count (x = category + a small offset per group).
+#   datafile, outbase, title_main, title_fixed, title_note
+#   nseries, label[s], cidx[s], ptype[s]     key entry, colour index, point type of group s
+#   npanels, ptitle[p], plog[p]              panel title (the metric in words), 1: log y axis
+#   ncat, catlabel[c], xrot                  x categories (at x = 1..ncat), tick label angle
+load scriptdir.'/style.gp'
+
+key_rows = nseries <= 6 ? nseries : int((nseries + 1) / 2)
+key_h = 16 + 20 * key_rows
+fig_h = 560 + key_h
+key_frac = (key_h + 0.0) / fig_h
+set xrange [0.5:ncat + 0.5]
+set xtics () rotate by xrot right
+if (xrot == 0) { set xtics norotate center }
+do for [c = 1:ncat] { set xtics add (catlabel[c] c) }
+set grid noxtics ytics
+set style fill solid 1.0
+set bars small
+
+do for [fmt in formats] {
+    eval set_out(fmt, fig_h)
+    set multiplot layout 1, npanels margins 0.08, 0.98, key_frac + (xrot ? 0.14 : 0.08), 0.84 spacing 0.08, 0 \
+        title title_main."\n{/*0.85 ".title_fixed."}\n{/*0.75 ".title_note."}"
+    do for [p = 1:npanels] {
+        set title ptitle[p]
+        if (plog[p]) { set logscale y 10; eval log_ytics } else { unset logscale y; set ytics autofreq; set mytics default }
+        if (p == 1) {
+            set key at screen 0.08, key_frac top left Left reverse vertical maxrows key_rows
+        } else {
+            unset key
+        }
+        plot for [s = 1:nseries] datafile index ((p - 1) * nseries + s - 1) \
+            using 1:($2 > 0 || !plog[p] ? $2 : NaN):($3 > 0 || !plog[p] ? $3 : NaN):4 \
+            with yerrorbars pt ptype[s] ps 1.3 lw 1.6 lc rgb colour(cidx[s]) title label[s]
+    }
+    unset multiplot
+    unset output
+}
