@@ -11,7 +11,7 @@
 load scriptdir.'/style.gp'
 
 key_rows = ngroups
-key_h = 24 + 20 * key_rows
+key_h = 12 + 18 * key_rows
 fig_h = 560 + key_h
 key_frac = (key_h + 0.0) / fig_h
 set xrange [0:xmax]
@@ -22,7 +22,7 @@ eval log_ytics
 
 do for [fmt in formats] {
     eval set_out(fmt, fig_h)
-    set multiplot layout 1, npanels margins 0.08, 0.98, key_frac + 0.09, 0.87 spacing 0.08, 0 \
+    set multiplot layout 1, npanels margins 0.08, 0.98, key_frac + 0.09, 1 - 80.0 / fig_h spacing 0.08, 0 \
         title title_main."\n{/*0.75 ".title_note."}"
     do for [p = 1:npanels] {
         set xlabel 'epoch'

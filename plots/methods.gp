@@ -11,7 +11,7 @@
 load scriptdir.'/style.gp'
 
 key_rows = nseries <= 6 ? nseries : int((nseries + 1) / 2)
-key_h = 16 + 20 * key_rows
+key_h = 12 + 18 * key_rows
 fig_h = 560 + key_h
 key_frac = (key_h + 0.0) / fig_h
 set xrange [0.5:ncat + 0.5]
@@ -24,10 +24,10 @@ set bars small
 
 do for [fmt in formats] {
     eval set_out(fmt, fig_h)
-    set multiplot layout 1, npanels margins 0.08, 0.98, key_frac + (xrot ? 0.14 : 0.08), 0.84 spacing 0.08, 0 \
+    set multiplot layout 1, npanels margins 0.08, 0.98, key_frac + (xrot ? 0.14 : 0.08), 1 - 135.0 / fig_h spacing 0.08, 0 \
         title title_main."\n{/*0.85 ".title_fixed."}\n{/*0.75 ".title_note."}"
     do for [p = 1:npanels] {
-        set title ptitle[p]
+        set title ptitle[p] font ',10'
         if (plog[p]) { set logscale y 10; eval log_ytics } else { unset logscale y; set ytics autofreq; set mytics default }
         if (p == 1) {
             set key at screen 0.08, key_frac top left Left reverse vertical maxrows key_rows
@@ -35,7 +35,7 @@ do for [fmt in formats] {
             unset key
         }
         plot for [s = 1:nseries] datafile index ((p - 1) * nseries + s - 1) \
-            using 1:($2 > 0 || !plog[p] ? $2 : NaN):($3 > 0 || !plog[p] ? $3 : NaN):4 \
+            using 1:(plog[p] && $2 <= 0 ? NaN : $2):(plog[p] && $3 <= 0 ? $2 / 100 : $3):4 \
             with yerrorbars pt ptype[s] ps 1.3 lw 1.6 lc rgb colour(cidx[s]) title label[s]
     }
     unset multiplot

@@ -56,6 +56,11 @@ static void gq(const char *s, char *buf, size_t n)
             buf[at++] = '\\';
         } else if (*s == '"' || *s == '\\')
             buf[at++] = '\\';
+        else if (*s == '\n') {   /* a line break in the title */
+            buf[at++] = '\\';
+            buf[at++] = 'n';
+            continue;
+        }
         buf[at++] = *s;
     }
     buf[at] = 0;
@@ -600,17 +605,11 @@ static int plot_convergence(int n, const report *r, const styles *s,
     }
     /* the note spans two lines, each in the script's small font */
     {
-        char esc[2048], out[2300];
-        gq(note, esc, sizeof esc);
-        size_t at = 0;
-        for (const char *p = esc; *p && at + 12 < sizeof out; p++) {
-            if (*p == '\n') {
-                at += (size_t)snprintf(out + at, sizeof out - at, "}\\n{/*0.75 ");
-            } else
-                out[at++] = *p;
-        }
-        out[at] = 0;
-        fprintf(f, "title_note = \"%s\"\n", out);
+        char *nl = strchr(note, '\n'), e1[1024], e2[1024];
+        *nl = 0;
+        gq(note, e1, sizeof e1);
+        gq(nl + 1, e2, sizeof e2);
+        fprintf(f, "title_note = \"%s}\\n{/*0.75 %s\"\n", e1, e2);
     }
     {
         char yl[256];
@@ -978,8 +977,14 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
         gp_int_array(f, "ptype", pt, nc);
         const char *pti[METHODS_MAX_PANELS];
         int plog[METHODS_MAX_PANELS];
+        char wrapped[METHODS_MAX_PANELS][256];
         for (int p = 0; p < nm; p++) {
-            pti[p] = plot_metric_words(mets[p]);
+            /* panel titles in two lines: "Excess risk on fresh users and items\n(test_cold)" */
+            snprintf(wrapped[p], sizeof wrapped[p], "%s", plot_metric_words(mets[p]));
+            char *par = strstr(wrapped[p], " (");
+            if (par && nm > 1)
+                *par = '\n';
+            pti[p] = wrapped[p];
             plog[p] = !strncmp(mets[p], "excess_risk", 11);
         }
         fprintf(f, "npanels = %d\n", nm);
