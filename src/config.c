@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CFG_MAX_FILE (4 << 20)      /* bytes: a config larger than this is not a config */
 #define CFG_MAX_CELLS 1000000
@@ -44,6 +45,7 @@ struct cfg {
     char *name, *output, *description;
     uint64_t seed;
     int replicates;
+    double max_memory;          /* bytes a cell may need (max_memory GiB, or 80% of RAM) */
     char source[32];
     cfg_section *sec;
     int nsec;
@@ -793,6 +795,15 @@ static int blame_line(const cfg *c, int sec, const char *key)
     return e >= 0 ? c->ent[e].line : c->sec[sec].line;
 }
 
+/* "12.3 GiB" */
+static void bytes_text(char *buf, size_t n, double b)
+{
+    if (b >= 1073741824.0)
+        snprintf(buf, n, "%.1f GiB", b / 1073741824.0);
+    else
+        snprintf(buf, n, "%.1f MiB", b / 1048576.0);
+}
+
 static int check_synth(const cfg *c, int dsec, const kvset *kv, char *err, size_t errlen)
 {
     synth_params p;
@@ -800,8 +811,24 @@ static int check_synth(const cfg *c, int dsec, const kvset *kv, char *err, size_
     const char *bad = NULL;
     char msg[512];
     msg[0] = '\0';
-    if (synth_params_check(&p, &bad, msg, sizeof msg) == 0)
-        return 0;
+    if (synth_params_check(&p, &bad, msg, sizeof msg) == 0) {
+        double need = synth_memory_bytes(&p);
+        if (need <= c->max_memory)
+            return 0;
+        /* blame the key behind the largest term: an ambient dimension (D x D QR factor and
+         * the entity tables) or n_obs (the pairs) */
+        double au = (double)p.user_ambient_dim * p.user_ambient_dim +
+                    (double)synth_n_users(&p) * p.user_ambient_dim;
+        double ai = (double)p.item_ambient_dim * p.item_ambient_dim +
+                    (double)synth_n_items(&p) * p.item_ambient_dim;
+        double pr = 8.0 * (double)p.n_obs;
+        bad = au >= ai && au >= pr ? "user_ambient_dim" : ai >= pr ? "item_ambient_dim" : "n_obs";
+        char nb[32], lb[32];
+        bytes_text(nb, sizeof nb, need);
+        bytes_text(lb, sizeof lb, c->max_memory);
+        snprintf(msg, sizeof msg, "this dataset needs about %s of memory, above the limit of %s "
+                 "([experiment] max_memory, default 80%% of physical memory)", nb, lb);
+    }
     char where[512];
     describe_combo(c, dsec, kv, where, sizeof where);
     seterr(err, errlen, c->path, blame_line(c, dsec, bad), "data", bad, "%s%s", msg, where);
@@ -1052,8 +1079,6 @@ int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
         seterr(err, errlen, path, 0, NULL, NULL, "out of memory");
         return -1;
     }
-    c->seed = 1;
-    c->replicates = 1;
     snprintf(c->source, sizeof c->source, "synthetic");
     char *buf = NULL;
     size_t len = 0;
@@ -1093,22 +1118,29 @@ int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
     for (int k = 0; k < c->nent; k++)
         if (k != se && check_entry(c, &c->ent[k], err, errlen) != 0)
             goto fail;
+    /* [experiment]: typed reads, defaults from cfg_experiment_keys */
     int esec = find_section(c, "experiment");
-    for (int k = 0; esec >= 0 && k < c->nent; k++) {
-        cfg_entry *e = &c->ent[k];
-        if (e->sec != esec)
-            continue;
-        if (!strcmp(e->key, "seed"))
-            c->seed = (uint64_t)strtoll(e->v[0], NULL, 10);
-        else if (!strcmp(e->key, "replicates"))
-            c->replicates = (int)strtol(e->v[0], NULL, 10);
-        else if (!strcmp(e->key, "name") && !(c->name = xstrdup(e->v[0])))
+    kvset ekv;
+    kv_init(&ekv);
+    for (int k = 0; esec >= 0 && k < c->nent; k++)
+        if (c->ent[k].sec == esec && kv_set(&ekv, c->ent[k].key, c->ent[k].v[0]) != 0) {
+            kv_free(&ekv);
             goto oom;
-        else if (!strcmp(e->key, "output") && !(c->output = xstrdup(e->v[0])))
-            goto oom;
-        else if (!strcmp(e->key, "description") && !(c->description = xstrdup(e->v[0])))
-            goto oom;
+        }
+    c->seed = (uint64_t)param_int(cfg_experiment_keys, &ekv, "seed");
+    c->replicates = (int)param_int(cfg_experiment_keys, &ekv, "replicates");
+    c->max_memory = param_real(cfg_experiment_keys, &ekv, "max_memory") * 1073741824.0;
+    if (c->max_memory <= 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        c->max_memory = pages > 0 && psize > 0 ? 0.8 * (double)pages * (double)psize : 1e300;
     }
+    const char *ev;
+    int eoom = ((ev = kv_get(&ekv, "name")) && !(c->name = xstrdup(ev))) ||
+               ((ev = kv_get(&ekv, "output")) && !(c->output = xstrdup(ev))) ||
+               ((ev = kv_get(&ekv, "description")) && !(c->description = xstrdup(ev)));
+    kv_free(&ekv);
+    if (eoom)
+        goto oom;
     if (!c->name && !(c->name = basename_noext(path)))
         goto oom;
     if (!c->output) {

@@ -15,6 +15,9 @@ const param_spec cfg_experiment_keys[] = {
     {"replicates", PT_INT, "1", 1, 100000, NULL, "independent repetitions of every cell"},
     {"output", PT_STRING, NULL, 0, 0, NULL, "results file (default: results/NAME.h5)"},
     {"description", PT_STRING, NULL, 0, 0, NULL, "free text"},
+    {"max_memory", PT_REAL, "0", 0, 1e9, NULL,
+     "GiB one cell may need, estimated at load time from the keys (dataset, and the network "
+     "of methods that say); a larger cell is refused. 0 = 80% of physical memory"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -3,6 +3,7 @@
 #include "loaders.h"
 
 #include <errno.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -416,6 +417,7 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
                     uint64_t seed, ds_data *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    gsl_set_error_handler_off();   /* GSL failures are return values here, never abort() */
     int cold = cold_user_fraction > 0;
     if (cold && !(cold_user_fraction < 1 && valid_fraction >= 0 && valid_fraction < 1)) {
         snprintf(err, errlen, "load_tsv: need cold_user_fraction in (0, 1) and valid_fraction in "

@@ -1,6 +1,7 @@
 /* main.c — the t2rec binary: picks the BLAS core, then dispatches to a subcommand. */
 #include <stdio.h>
 #include <string.h>
+#include <gsl/gsl_errno.h>
 #include "blas.h"
 #include "commands.h"
 #include "version.h"
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* GSL's default handler aborts (exit 134) on e.g. a failed allocation: every GSL call
+     * site checks its return value and reports a message instead */
+    gsl_set_error_handler_off();
     blas_setup(argc, argv);
     if (argc < 2) {
         usage(stderr);

@@ -161,6 +161,10 @@ double synth_observe(const synth_params *p, double rstar, double eps);
 int synth_n_cold_users(const synth_params *p);
 int synth_n_cold_items(const synth_params *p);
 long synth_n_valid(const synth_params *p);   /* ceil(valid_fraction * n_obs) */
+/* Bytes synth_generate needs at its peak (entity tables, the D x D QR factor of each
+ * embedding, the pair splits and the pair set), within a small factor: for refusing absurd
+ * sizes at load time instead of failing (or being killed) mid-run. */
+double synth_memory_bytes(const synth_params *p);
 int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t errlen);
 void synth_dataset_free(synth_dataset *ds);
 

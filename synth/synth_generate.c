@@ -9,6 +9,7 @@
  *   SAMPLING           popularity permutation, then the train pairs;
  *   SPLIT              valid pairs (same law), then test_warm pairs (uniform over unseen pairs);
  *   NOISE              noise of train, valid, test_warm in that order. */
+#include <gsl/gsl_errno.h>
 #include "synth.h"
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ static int draw_cold_pairs(synth_dataset *ds, gsl_rng *r)
 int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    gsl_set_error_handler_off();   /* a failed GSL allocation returns NULL here, never aborts */
     const char *bad = NULL;
     if (synth_params_check(p, &bad, err, errlen) != 0)
         return -1;

@@ -190,3 +190,19 @@ int synth_params_check(const synth_params *p, const char **bad_key, char *err, s
              synth_n_items(p), cap);
     return 0;
 }
+
+double synth_memory_bytes(const synth_params *p)
+{
+    double nu = (double)synth_n_users(p) + synth_n_cold_users(p);
+    double ni = (double)synth_n_items(p) + synth_n_cold_items(p);
+    double Du = p->user_ambient_dim, Di = p->item_ambient_dim;
+    double cu = p->manifold == SYNTH_CURVED ? 2.0 * p->user_intrinsic_dim : p->user_intrinsic_dim;
+    double ci = p->manifold == SYNTH_CURVED ? 2.0 * p->item_intrinsic_dim : p->item_intrinsic_dim;
+    double pairs = (double)p->n_obs + (double)synth_n_valid(p) + (double)p->test_warm_pairs +
+                   (double)synth_n_cold_users(p) * p->cold_list_size;
+    double b = 8.0 * (nu * (Du + p->user_intrinsic_dim) + ni * (Di + p->item_intrinsic_dim));
+    b += 8.0 * (Du * Du + 2.0 * Du * cu + Di * Di + 2.0 * Di * ci);   /* QR: full Q, A, R */
+    b += pairs * (4 + 4 + 8 + 8);     /* user, item, rating, oracle */
+    b += pairs * 32.0;                /* the pair set that keeps pairs distinct */
+    return b;
+}

@@ -524,6 +524,10 @@ typedef struct {
 } bad_case;
 
 static const bad_case BAD[] = {
+    {"max_memory", "[experiment]\nmax_memory = 1\n[data]\nuser_ambient_dim = 50000\n", 4,
+     "[data] user_ambient_dim", "limit of 1.0 GiB"},
+    {"max_memory_sweep", "[experiment]\nmax_memory = 0.5\n[data]\nn_obs = 1024, 8000000\n", 4,
+     "[data] n_obs", "n_obs = 8000000"},
     /* issue 12: refused at load time instead of failing (or doing nothing) at run time */
     {"width_theory_real", "[data]\nsource = movielens100k\n[method.twotower]\nwidth = 64, theory\n", 4,
      "[method.twotower] width", "needs synthetic data"},

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_fit.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_statistics_double.h>
 
@@ -777,6 +780,43 @@ static void test_mnar(void **state)
     }
 }
 
+/* issue 12: user_ambient_dim = 50000 needs a 50000 x 50000 QR factor (20 GB). Under a memory
+ * limit, GSL's default error handler used to abort() (exit 134); synth_generate must turn the
+ * failed allocation into an error message. Run in a child with a 2 GiB address-space limit. */
+static void test_huge_ambient_fails_cleanly(void **state)
+{
+    (void)state;
+    synth_params p;
+    synth_params_default(&p);
+    p.n_obs = 1024;
+    p.user_ambient_dim = 50000;
+    p.test_cold_pairs = 100;
+    p.test_warm_pairs = 100;
+    /* the load-time estimate sees it: above 16 GB */
+    assert_true(synth_memory_bytes(&p) > 16e9);
+    synth_params q;
+    synth_params_default(&q);
+    assert_true(synth_memory_bytes(&q) < 64e6);
+    assert_true(synth_memory_bytes(&q) > 1e5);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)2 << 30, (rlim_t)2 << 30};
+        setrlimit(RLIMIT_AS, &rl);
+        synth_dataset s;
+        char err[256] = "";
+        int rc = synth_generate(&p, &s, err, sizeof err);
+        _exit(rc == -1 && strstr(err, "out of memory") ? 0 : 3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("synth_generate died of signal %d (GSL abort?)", WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_scale),        cmocka_unit_test(test_sizes_splits),
         cmocka_unit_test(test_manifolds),    cmocka_unit_test(test_popularity),
         cmocka_unit_test(test_mnar),
+        cmocka_unit_test(test_huge_ambient_fails_cleanly),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
