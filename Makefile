@@ -126,6 +126,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/t2rec/slurm
 	install -m 0755 $(BIN)/t2rec $(DESTDIR)$(PREFIX)/bin/t2rec
 	install -m 0644 experiments/slurm/*.sbatch $(DESTDIR)$(PREFIX)/share/t2rec/slurm/
+	install -d $(DESTDIR)$(PREFIX)/share/t2rec/plots
+	install -m 0644 plots/*.gp $(DESTDIR)$(PREFIX)/share/t2rec/plots/
 
 clean:
 	rm -rf $(BUILD) build-san $(BIN) tests/tmp
