@@ -924,6 +924,72 @@ static int check_method_data(const cfg *c, int k, int dsec, char *err, size_t er
     return 0;
 }
 
+/* The shape of the data of combination ci of [data] and its memory, as known before loading:
+ * synthetic sizes from the keys, MovieLens 100K's fixed sizes, a TSV's unknown (0). */
+static void data_shape(const cfg *c, const kvset *kv, est_shape *sh, double *bytes)
+{
+    memset(sh, 0, sizeof *sh);
+    *bytes = 0;
+    if (strcmp(c->source, "synthetic") == 0) {
+        synth_params p;
+        fill_synth(kv, &p);
+        sh->n_train = p.n_obs;
+        sh->n_users = synth_n_users(&p) + synth_n_cold_users(&p);
+        sh->n_items = synth_n_items(&p) + synth_n_cold_items(&p);
+        sh->user_dim = p.user_ambient_dim;
+        sh->item_dim = p.item_ambient_dim;
+        *bytes = synth_memory_bytes(&p);
+    } else if (strcmp(c->source, "movielens100k") == 0) {
+        *sh = (est_shape){.n_train = 100000, .n_users = 943, .n_items = 1682, .user_dim = 23,
+                          .item_dim = 20};
+        *bytes = 100000 * 24.0;
+    }
+}
+
+/* Every (data, method) combination of method section k must fit in c->max_memory. */
+static int check_method_memory(const cfg *c, int k, int dsec, char *err, size_t errlen)
+{
+    const cfg_section *s = &c->sec[k];
+    if (!s->method->memory_bytes)
+        return 0;
+    const param_spec *dtab = cfg_data_keys(c->source);
+    long nd = (long)section_combos(c, dsec), nm = (long)section_combos(c, k);
+    for (long di = 0; di < nd; di++) {
+        kvset dkv;
+        if (section_kv(c, dsec, di, dtab, &dkv) != 0)
+            goto oom;
+        est_shape sh;
+        double dbytes;
+        data_shape(c, &dkv, &sh, &dbytes);
+        kv_free(&dkv);
+        for (long mi = 0; mi < nm; mi++) {
+            kvset mkv;
+            if (section_kv(c, k, mi, s->method->params, &mkv) != 0)
+                goto oom;
+            double mbytes = s->method->memory_bytes(&mkv, &sh);
+            if (dbytes + mbytes > c->max_memory) {
+                char where[512], nb[32], mb[32], lb[32];
+                describe_combo(c, k, &mkv, where, sizeof where);
+                bytes_text(nb, sizeof nb, dbytes + mbytes);
+                bytes_text(mb, sizeof mb, mbytes);
+                bytes_text(lb, sizeof lb, c->max_memory);
+                const char *key = find_entry(c, k, "width") >= 0 ? "width" : NULL;
+                seterr(err, errlen, c->path, blame_line(c, k, key), s->name, key,
+                       "this cell needs about %s of memory (%s for the method), above the limit "
+                       "of %s ([experiment] max_memory, default 80%% of physical memory)%s", nb,
+                       mb, lb, where);
+                kv_free(&mkv);
+                return -1;
+            }
+            kv_free(&mkv);
+        }
+    }
+    return 0;
+oom:
+    seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
+    return -1;
+}
+
 static int check_semantics(cfg *c, char *err, size_t errlen)
 {
     int dsec = find_section(c, "data");
@@ -999,6 +1065,8 @@ static int check_semantics(cfg *c, char *err, size_t errlen)
             }
             kv_free(&kv);
         }
+        if (check_method_memory(c, k, dsec, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }

@@ -879,12 +879,34 @@ done:
     return m;
 }
 
+/* Bytes a fit needs: per tower the parameters with their gradients, the two Adam moments and
+ * the kept best copy (5 floats per parameter), the activations of a batch, and the
+ * standardised inputs of all entities. width = theory counts width_max (an upper bound). */
+static double tt_memory_bytes(const kvset *kv, const est_shape *sh)
+{
+    tt_param p;
+    const char *bad = NULL;
+    if (tt_parse(kv, &p, &bad))
+        return 0;
+    double w = p.width_theory ? p.width_max : p.width, P = p.embed_dim, L = p.depth;
+    double B = p.batch, total = 0;
+    for (int side = 0; side < 2; side++) {
+        double n = side ? sh->n_items : sh->n_users;
+        double in = (side ? sh->item_dim : sh->user_dim) + (p.ids ? n : 0);
+        double par = L > 0 ? in * w + w + (L - 1) * (w * w + w) + w * P + P : in * P + P;
+        double maxdim = in > w ? in : w;
+        total += 4.0 * (5 * par + B * (in + 2 * L * w + P + 2 * maxdim) + n * in);
+    }
+    return total;
+}
+
 const est_method est_twotower = {
     .name = "twotower",
     .params = tt_params,
     .cold_capable = 1,
     .needs_truth = 0,
     .needs_covariates = 1,
+    .memory_bytes = tt_memory_bytes,
     .check_parameter = tt_check_parameter,
     .train = tt_train,
     .predict = tt_predict,

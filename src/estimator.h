@@ -52,6 +52,13 @@ void est_early_init(est_early *e, int patience, double min_delta, int have_valid
  * says "non-finite loss at epoch K (valid RMSE)"). */
 int est_early_step(est_early *e, int epoch, double vr, char *err, size_t errlen);
 
+/* The sizes of a dataset as far as they are known at config load time (0 = unknown), for
+ * est_method.memory_bytes. */
+typedef struct {
+    long n_train;
+    int n_users, n_items, user_dim, item_dim;
+} est_shape;
+
 /* What a fit gets. */
 typedef struct {
     const ds_data *data;
@@ -78,6 +85,9 @@ typedef struct {
     void (*predict)(const void *model, const ds_data *d, long n, const int32_t *u,
                     const int32_t *i, double *out);
     void (*free_model)(void *model);
+    /* Optional: bytes a fit with these (valid) parameters needs on data of this shape, within a
+     * small factor, so that absurd sizes are refused at load time. NULL: negligible. */
+    double (*memory_bytes)(const kvset *params, const est_shape *shape);
 } est_method;
 
 extern const est_method *const est_methods[];     /* NULL-terminated */

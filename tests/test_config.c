@@ -524,6 +524,8 @@ typedef struct {
 } bad_case;
 
 static const bad_case BAD[] = {
+    {"max_memory_network", "[experiment]\nmax_memory = 1\n[method.twotower]\ndepth = 4\n"
+     "width = 8192\n", 5, "[method.twotower] width", "for the method"},
     {"max_memory", "[experiment]\nmax_memory = 1\n[data]\nuser_ambient_dim = 50000\n", 4,
      "[data] user_ambient_dim", "limit of 1.0 GiB"},
     {"max_memory_sweep", "[experiment]\nmax_memory = 0.5\n[data]\nn_obs = 1024, 8000000\n", 4,
