@@ -450,6 +450,39 @@ static void test_adamw(void **state)
     adam_free(&a);
 }
 
+/* ---- the vector unit is a property of each optimiser, not a shared static ---- */
+
+/* adam_init records the SIMD level in the state (adam.c once cached it in a function static
+ * that every training thread wrote: a data race); every level gives bitwise the scalar result,
+ * so forcing the scalar path on one state changes nothing but the speed. */
+static void test_adam_simd_level(void **state)
+{
+    (void)state;
+    enum { N = 1000, T = 5 };
+    adam_state a, b;
+    assert_int_equal(adam_init(&a, N, 0.01f, 0.1f), 0);
+    assert_int_equal(adam_init(&b, N, 0.01f, 0.1f), 0);
+    assert_true(a.simd >= 0 && a.simd <= 2);
+    assert_int_equal(a.simd, b.simd);
+    b.simd = 0;   /* scalar */
+    float *p = malloc(N * sizeof *p), *q = malloc(N * sizeof *q), *g = malloc(N * sizeof *g);
+    fill(p, N, -1, 1);
+    memcpy(q, p, N * sizeof *p);
+    for (int t = 0; t < T; t++) {
+        fill(g, N, -2, 2);
+        adam_begin_step(&a);
+        adam_begin_step(&b);
+        adam_update(&a, p, g, 0, N, 1);
+        adam_update(&b, q, g, 0, N, 1);
+    }
+    assert_memory_equal(p, q, N * sizeof *p);
+    free(p);
+    free(q);
+    free(g);
+    adam_free(&a);
+    adam_free(&b);
+}
+
 /* ---- a network too large to allocate (width 65536, depth 16 are accepted keys) ---- */
 
 /* nn_twotower_new must fail cleanly with a message naming the parameter count. The message used
@@ -498,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_mse),
         cmocka_unit_test(test_twotower_grad),
         cmocka_unit_test(test_adamw),
+        cmocka_unit_test(test_adam_simd_level),
         cmocka_unit_test(test_huge_network_oom),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
