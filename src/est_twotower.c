@@ -4,12 +4,18 @@
  * training rating (center = yes; 0 with center = no). Inputs are standardised per column with
  * the mean and sd of the covariates of the users (items) that appear in the training split.
  * Training: minibatches of `batch` pairs in an order shuffled every epoch by a GSL mt19937
- * seeded with ctx->seed (which also draws the He initialisation); in each batch every distinct
+ * seeded with ctx->seed (which also draws the initialisation: `init = torch`, PyTorch's default
+ * nn.Linear scale, so the initial <f, g> is small; or `he`); in each batch every distinct
  * user and item goes through its tower once (gather, forward, scatter-add of the gradients).
  * Squared loss, AdamW (decoupled weight decay on weight matrices, not on biases; see adam.h).
  * After every epoch: valid RMSE and test_cold excess risk (synthetic data); early stopping on
  * valid RMSE with `patience` epochs (an improvement must exceed `min_delta`), keeping the best
- * weights. A non-finite loss fails the fit with "non-finite loss at epoch K".
+ * weights (patience = 0: every epoch of the budget, still the best one kept). The epoch budget
+ * is min(epochs, ceil(max_steps / steps per epoch)); `lr_schedule` = constant, cosine over that
+ * budget, or plateau (halve after patience / 2 epochs without improvement). curves->stopped_by
+ * says what ended the fit: patience, cap (the budget) or diverged. Why these defaults:
+ * docs/theory.md, "Initialisation and training budget". A non-finite loss fails the fit with
+ * "non-finite loss at epoch K".
  *
  * Schedules (`schedule`): how the epoch's minibatches are formed. The tower cost of a batch
  * scales with its DISTINCT users and items, not with its pairs, so
