@@ -29,7 +29,11 @@ int outlock_take(outlock *l, const char *out, int wait, char *msg, size_t ml)
     for (;;) {
         int fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0) {
-            snprintf(msg, ml, "cannot create the lock file %s: %s", l->path, strerror(errno));
+            if (errno == ENOTDIR)
+                snprintf(msg, ml, "cannot write %s: a folder on its path is not a directory", out);
+            else
+                snprintf(msg, ml, "cannot write %s: cannot create the lock file %s: %s", out,
+                         l->path, strerror(errno));
             break;
         }
         if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
