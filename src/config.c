@@ -750,39 +750,42 @@ static int choice_index(const char *choices, const char *v)
     return 0;
 }
 
+/* The typed synthetic parameters of one resolved [data] combination: every knob read through
+ * the table (param_int / param_real / param_str), whose defaults are synth_params_default's,
+ * so no default is written here. */
 static void fill_synth(const kvset *d, synth_params *p)
 {
-    synth_params_default(p);
+    synth_params_default(p);   /* the seed; every knob is overwritten below */
     const param_spec *t = cfg_data_keys("synthetic");
-#define CH(key) choice_index(param_find(t, key)->choices, kv_str(d, key, ""))
-    p->n_obs = kv_int(d, "n_obs", p->n_obs);
-    p->obs_per_user = kv_real(d, "obs_per_user", p->obs_per_user);
-    p->obs_per_item = kv_real(d, "obs_per_item", p->obs_per_item);
-    p->user_intrinsic_dim = (int)kv_int(d, "user_intrinsic_dim", p->user_intrinsic_dim);
-    p->item_intrinsic_dim = (int)kv_int(d, "item_intrinsic_dim", p->item_intrinsic_dim);
-    p->user_ambient_dim = (int)kv_int(d, "user_ambient_dim", p->user_ambient_dim);
-    p->item_ambient_dim = (int)kv_int(d, "item_ambient_dim", p->item_ambient_dim);
-    if (kv_get(d, "manifold"))
-        p->manifold = (synth_manifold)CH("manifold");
-    p->ambient_noise = kv_real(d, "ambient_noise", p->ambient_noise);
-    if (kv_get(d, "truth"))
-        p->truth = (synth_truth_kind)CH("truth");
-    p->truth_levels = (int)kv_int(d, "truth_levels", p->truth_levels);
-    p->beta = kv_real(d, "beta", p->beta);
-    p->truth_dim = (int)kv_int(d, "truth_dim", p->truth_dim);
-    p->noise = kv_real(d, "noise", p->noise);
-    if (kv_get(d, "noise_dist"))
-        p->noise_dist = (synth_noise_dist)CH("noise_dist");
-    p->noise_df = kv_real(d, "noise_df", p->noise_df);
-    p->stars = (int)kv_int(d, "stars", p->stars);
-    if (kv_get(d, "sampling"))
-        p->sampling = (synth_sampling)CH("sampling");
-    p->zipf_s = kv_real(d, "zipf_s", p->zipf_s);
-    p->mnar_strength = kv_real(d, "mnar_strength", p->mnar_strength);
-    p->test_cold_pairs = kv_int(d, "test_cold_pairs", p->test_cold_pairs);
-    p->test_warm_pairs = kv_int(d, "test_warm_pairs", p->test_warm_pairs);
-    p->valid_fraction = kv_real(d, "valid_fraction", p->valid_fraction);
-    p->cold_list_size = (int)kv_int(d, "cold_list_size", p->cold_list_size);
+#define I(key) param_int(t, d, key)
+#define R(key) param_real(t, d, key)
+#define CH(key) choice_index(param_find(t, key)->choices, param_str(t, d, key))
+    p->n_obs = I("n_obs");
+    p->obs_per_user = R("obs_per_user");
+    p->obs_per_item = R("obs_per_item");
+    p->user_intrinsic_dim = (int)I("user_intrinsic_dim");
+    p->item_intrinsic_dim = (int)I("item_intrinsic_dim");
+    p->user_ambient_dim = (int)I("user_ambient_dim");
+    p->item_ambient_dim = (int)I("item_ambient_dim");
+    p->manifold = (synth_manifold)CH("manifold");
+    p->ambient_noise = R("ambient_noise");
+    p->truth = (synth_truth_kind)CH("truth");
+    p->truth_levels = (int)I("truth_levels");
+    p->beta = R("beta");
+    p->truth_dim = (int)I("truth_dim");
+    p->noise = R("noise");
+    p->noise_dist = (synth_noise_dist)CH("noise_dist");
+    p->noise_df = R("noise_df");
+    p->stars = (int)I("stars");
+    p->sampling = (synth_sampling)CH("sampling");
+    p->zipf_s = R("zipf_s");
+    p->mnar_strength = R("mnar_strength");
+    p->test_cold_pairs = I("test_cold_pairs");
+    p->test_warm_pairs = I("test_warm_pairs");
+    p->valid_fraction = R("valid_fraction");
+    p->cold_list_size = (int)I("cold_list_size");
+#undef I
+#undef R
 #undef CH
 }
 
@@ -1497,7 +1500,7 @@ void cfg_cells_free(cfg_cell *cells, int n)
 int cfg_cell_synth_params(const cfg *c, const cfg_cell *cell, synth_params *p, char *err,
                           size_t errlen)
 {
-    const char *src = kv_str(&cell->data, "source", "synthetic");
+    const char *src = c->source;
     int dsec = find_section(c, "data");
     if (strcmp(src, "synthetic") != 0) {
         seterr(err, errlen, c->path, blame_line(c, dsec, "source"), "data", "source",

@@ -30,23 +30,28 @@ typedef struct {
     double *bu, *bi;
 } baseline_model;
 
+/* The typed parameters: filled once by baseline_parse, used by check and train. */
+typedef struct {
+    long epochs;
+    double reg_u, reg_i;
+} baseline_param;
+
+/* NULL when kv is valid (p filled), else a message and *bad_key. */
+static const char *baseline_parse(const kvset *kv, baseline_param *p, const char **bad_key)
+{
+    const char *bad = param_check_table(baseline_params, kv, bad_key);
+    if (bad)
+        return bad;
+    p->epochs = param_int(baseline_params, kv, "epochs");
+    p->reg_u = param_real(baseline_params, kv, "reg_u");
+    p->reg_i = param_real(baseline_params, kv, "reg_i");
+    return NULL;
+}
+
 static const char *baseline_check(const kvset *params, const char **bad_key)
 {
-    static const char *const msg[] = {
-        "epochs must be an integer in [1, 100000]",
-        "reg_u must be a real number >= 0",
-        "reg_i must be a real number >= 0",
-    };
-    char buf[160];
-    for (int k = 0; baseline_params[k].name; k++) {
-        const char *v = kv_get(params, baseline_params[k].name);
-        if (v && param_check_value(&baseline_params[k], v, buf, sizeof buf) != 0) {
-            if (bad_key)
-                *bad_key = baseline_params[k].name;
-            return msg[k];
-        }
-    }
-    return NULL;
+    baseline_param p;
+    return baseline_parse(params, &p, bad_key);
 }
 
 static double now_seconds(void)
@@ -119,14 +124,14 @@ static void *baseline_train(const est_fit_ctx *ctx)
     const ds_data *d = ctx->data;
     const ds_split *tr = &d->train;
     double t0 = now_seconds();
-    long epochs = kv_int(ctx->params, "epochs", 10);
-    double reg_u = kv_real(ctx->params, "reg_u", 15);
-    double reg_i = kv_real(ctx->params, "reg_i", 10);
-    if (epochs < 1 || !(reg_u >= 0) || !(reg_i >= 0)) {
-        snprintf(ctx->err, ctx->errlen, "baseline: bad parameters (epochs %ld, reg_u %g, reg_i %g)",
-                 epochs, reg_u, reg_i);
+    baseline_param par;
+    const char *bad = NULL, *msg = baseline_parse(ctx->params, &par, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "baseline: %s: %s", bad ? bad : "?", msg);
         return NULL;
     }
+    const long epochs = par.epochs;
+    const double reg_u = par.reg_u, reg_i = par.reg_i;
     if (tr->n <= 0) {
         snprintf(ctx->err, ctx->errlen, "baseline: the training split is empty");
         return NULL;

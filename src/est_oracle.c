@@ -14,16 +14,33 @@ typedef struct {
     int unused;
 } oracle_model;
 
+/* No parameters: the struct exists so that oracle follows the X_param / X_parse pattern of
+ * every method (a key given to it is refused by the config check against the empty table). */
+typedef struct {
+    int none;
+} oracle_param;
+
+static const char *oracle_parse(const kvset *kv, oracle_param *p, const char **bad_key)
+{
+    p->none = 0;
+    return param_check_table(oracle_params, kv, bad_key);
+}
+
 static const char *oracle_check(const kvset *params, const char **bad_key)
 {
-    (void)params;
-    (void)bad_key;
-    return NULL;
+    oracle_param p;
+    return oracle_parse(params, &p, bad_key);
 }
 
 static void *oracle_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
+    oracle_param par;
+    const char *bad = NULL, *msg = oracle_parse(ctx->params, &par, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "oracle: %s: %s", bad ? bad : "?", msg);
+        return NULL;
+    }
     if (!d->synthetic || !d->truth) {
         snprintf(ctx->err, ctx->errlen, "oracle needs synthetic data");
         return NULL;

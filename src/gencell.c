@@ -64,7 +64,7 @@ int gencell_open(const char *config, int k, int list, gencell *g, char *err, siz
     }
     g->cell = &g->cells[distinct[k < 0 ? 0 : k]];
     free(distinct);
-    const char *source = kv_str(&g->cell->data, "source", "synthetic");
+    const char *source = cfg_source(g->c);
     if (strcmp(source, "synthetic") != 0) {
         snprintf(err, errlen, "%s:%d: [data] source: gen needs source = synthetic, not '%s'",
                  config, cfg_line_of(g->c, "data", "source"), source);

@@ -191,6 +191,27 @@ static void test_recovers_planted_biases(void **state)
     /* Surprise's defaults (10 epochs, reg_u 15, reg_i 10) shrink but keep the ordering */
     assert_non_null(train_with(&est_baseline, &p.d, NULL, NULL, NULL, &f));
     assert_int_equal(f.curves.n, 10);
+    {
+        /* train reads its keys through the table (baseline_parse): an EMPTY kvset (no defaults
+         * filled) trains with the table's defaults, never with a second hand-written copy */
+        kvset empty;
+        kv_init(&empty);
+        est_curves cv;
+        est_curves_init(&cv);
+        char e2[256] = "";
+        est_fit_ctx cx = {.data = &p.d, .params = &empty, .seed = 1, .threads = 1, .curves = &cv,
+                          .err = e2, .errlen = sizeof e2};
+        void *m2 = est_baseline.train(&cx);
+        assert_non_null(m2);
+        assert_int_equal(cv.n, atoi(param_find(est_baseline.params, "epochs")->def));
+        double a[1], b[1];
+        int32_t u0 = 0, i0 = 0;
+        est_baseline.predict(m2, &p.d, 1, &u0, &i0, a);
+        est_baseline.predict(f.model, &p.d, 1, &u0, &i0, b);
+        assert_true(a[0] == b[0]);
+        est_baseline.free_model(m2);
+        est_curves_free(&cv);
+    }
     model_biases(f.model, &p, p.mean, bu, bi);
     cu = gsl_stats_correlation(bu, 1, p.bu, 1, NU);
     ci = gsl_stats_correlation(bi, 1, p.bi, 1, NI);
