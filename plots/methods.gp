@@ -28,7 +28,7 @@ do for [fmt in formats] {
         title title_main."\n{/*0.85 ".title_fixed."}\n{/*0.75 ".title_note."}"
     do for [p = 1:npanels] {
         set title ptitle[p] font ',10'
-        if (plog[p]) { set logscale y 10; eval log_ytics } else { unset logscale y; set ytics autofreq; set mytics default }
+        if (plog[p]) { set logscale y 10; eval log_ytics; set offsets 0, 0, 0, 0 } else { unset logscale y; set ytics autofreq; set mytics default; set offsets 0, 0, graph 0.06, graph 0.06 }
         if (p == 1) {
             set key at screen 0.08, key_frac top left Left reverse vertical maxrows key_rows
         } else {

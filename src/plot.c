@@ -447,6 +447,14 @@ static int styles_build(const cell_record *recs, int n, styles *s)
         if (index_of(sets, nst, s->setting[q]) < 0)
             sets[nst++] = s->setting[q];
     }
+    /* the estimator under test first: it gets the first colour when colour follows the method */
+    for (int k = 1; k < nv; k++)
+        if (!strncmp(vars[k], "twotower", 8) && strncmp(vars[0], "twotower", 8)) {
+            char *t = vars[k];
+            memmove(vars + 1, vars, (size_t)k * sizeof *vars);
+            vars[0] = t;
+            break;
+        }
     /* colour follows the method when the data setting does not vary or the methods
      * outnumber the settings; else the setting (the demo: d = 2 and 4, twotower and baseline) */
     s->colour_by_method = nst <= 1 || (nv > 1 && nv > nst);
@@ -522,7 +530,24 @@ static int group_series(const report *r, const styles *s, int g, int n)
     return 0;
 }
 
-static int plot_convergence(int n, const report *r, const styles *s,
+/* Is the metric exactly 0 in every ok cell of report group g (and is there one)? */
+static int all_zero(const cell_record *recs, int n, const report *r, int g)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (r->rec_group[i] != g || strcmp(recs[i].status, "ok"))
+            continue;
+        double v = metric_of(&recs[i], r->metric);
+        if (!isfinite(v))
+            continue;
+        if (v != 0)
+            return 0;
+        k++;
+    }
+    return k > 0;
+}
+
+static int plot_convergence(const cell_record *recs, int n, const report *r, const styles *s,
                             const plot_opts *o, const char *fixed, char *err, size_t errlen)
 {
     const char *metric = r->metric;
@@ -538,6 +563,7 @@ static int plot_convergence(int n, const report *r, const styles *s,
         return -1;
     }
     double ymin = INFINITY, ymax = 0;
+    char zero[512] = "";   /* groups whose error is 0 at every n_obs: not on a log axis */
     for (int i = 0; i < ng; i++) {
         const report_group *g = &r->groups[i];
         int pos = 0;
@@ -545,6 +571,11 @@ static int plot_convergence(int n, const report *r, const styles *s,
             pos += g->lev_mean[l] > 0;
         if (pos >= 2)   /* a convergence line needs two n_obs levels */
             which[np++] = i;
+        else if (pos == 0 && all_zero(recs, n, r, i)) {   /* e.g. the oracle: error 0 */
+            size_t at = strlen(zero);
+            if (at + strlen(g->label) + 8 < sizeof zero)
+                snprintf(zero + at, sizeof zero - at, "%s%s", at ? ", " : "", g->label);
+        }
     }
     if (!np) {
         free(which);
@@ -602,6 +633,10 @@ static int plot_convergence(int n, const report *r, const styles *s,
         size_t at = strlen(note);
         snprintf(note + at, sizeof note - at, "; %d failed cell%s left out", r->n_failed_total,
                  r->n_failed_total == 1 ? "" : "s");
+    }
+    if (*zero) {
+        size_t at = strlen(note);
+        snprintf(note + at, sizeof note - at, "; not drawn (error 0): %s", zero);
     }
     /* the note spans two lines, each in the script's small font */
     {
@@ -723,7 +758,8 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
     snprintf(name, sizeof name, "%s_learning", o->prefix);
     int nb = 0, has[3] = {0, 0, 0}, shown[LEARN_MAX_GROUPS], maxep = 1;
     const cell_record *best_of[LEARN_MAX_GROUPS];
-    for (int q = 0; q < s->nser && nb < LEARN_MAX_GROUPS; q++) {
+    int with_curves = 0;
+    for (int q = 0; q < s->nser; q++) {
         const cell_record *best = NULL;
         for (int i = 0; i < n; i++) {
             const cell_record *c = &recs[i];
@@ -738,8 +774,11 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
         }
         if (!best)
             continue;
-        shown[nb] = q;
-        best_of[nb++] = best;
+        with_curves++;
+        if (nb < LEARN_MAX_GROUPS) {
+            shown[nb] = q;
+            best_of[nb++] = best;
+        }
     }
     if (!nb)
         return 1;
@@ -773,7 +812,7 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
     {
         char note[512], esc[1024];
         snprintf(note, sizeof note, "per group: its cell with the largest n_obs, first replicate and fold; "
-                                    "log scale%s", s->nser > nb ? "; the first groups only" : "");
+                                    "log scale%s", with_curves > nb ? "; the first groups only" : "");
         gq(note, esc, sizeof esc);
         fprintf(f, "title_note = \"%s\"\n", esc);
     }
@@ -783,7 +822,8 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
     for (int k = 0; k < nb; k++) {
         labels[k] = s->label[shown[k]];
         ci[k] = s->cval[shown[k]] + 1;
-        dt[k] = s->dtype[shown[k]];
+        /* many points per line: dashes are hard to read, so solid unless colours repeat */
+        dt[k] = s->ncval == s->nser && s->nser <= 10 ? 1 : s->dtype[shown[k]];
         lw[k] = s->lw[shown[k]];
     }
     fprintf(f, "ngroups = %d\n", nb);
@@ -901,7 +941,7 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
     fprintf(d, "# t2rec plot: methods compared; block (p-1)*%d + (c-1) = panel p (metric), colour c\n"
                "# columns: x (category + offset), mean over replicates/folds, 95%% t-interval (low, high), "
                "count\n", s->ncval);
-    int rc = 0;
+    int rc = 0, zero_on_log[64] = {0};
     double slot_w = 0.7 / (s->ncval > 0 ? s->ncval : 1);
     for (int p = 0; p < nm; p++)
         for (int c = 0; c < s->ncval; c++) {
@@ -931,6 +971,8 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
                 report_mean_ci(vals, cnt, &mean, &lo, &hi);
                 if (cnt == 1)
                     lo = hi = mean;
+                if (!(mean > 0) && !strncmp(mets[p], "excess_risk", 11) && c < 64)
+                    zero_on_log[c] = 1;   /* drawn on a log axis: say so in the key */
                 double x = k + 1 + (c - (s->ncval - 1) / 2.0) * slot_w;
                 fprintf(d, "%.6g %.10g %.10g %.10g %d\n", x, mean, lo, hi, cnt);
                 rows++;
@@ -960,9 +1002,14 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
                               "failed cells left out", folds ? "folds (and replicates)" : "replicates");
         gp_str(f, "title_note", t);
         const char *cl[64];
+        char zl[64][300];
         int ci[64], pt[64], nc = s->ncval < 64 ? s->ncval : 64;
         for (int c = 0; c < nc; c++) {
             cl[c] = s->cval_label[c];
+            if (zero_on_log[c]) {
+                snprintf(zl[c], sizeof zl[c], "%s (excess risk 0: below the log axis)", s->cval_label[c]);
+                cl[c] = zl[c];
+            }
             ci[c] = c + 1;
             pt[c] = 7;
             for (int q = 0; q < s->nser; q++)
@@ -996,7 +1043,7 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
             char b[1200];
             const char *ov = s->oval_label[cat[k].oval];
             if (nobs_varies && !only_largest)
-                snprintf(b, sizeof b, "%s%sn_obs=%.0f", ov, *ov ? " " : "", cat[k].nobs);
+                snprintf(b, sizeof b, "%s%sn=%.0f", ov, *ov ? " " : "", cat[k].nobs);
             else
                 snprintf(b, sizeof b, "%s", *ov ? ov : "all");
             cls[k] = strdup(b);
@@ -1013,7 +1060,7 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
             fprintf(f, "ncat = %d\n", ncat);
             gp_str_array(f, "catlabel", (const char *const *)cls, ncat);
             /* long category names on a crowded axis are turned */
-            fprintf(f, "xrot = %d\n", longest * ncat * nm > 90 ? 30 : 0);
+            fprintf(f, "xrot = %d\n", longest * ncat * nm > 80 ? 30 : 0);
             fprintf(f, "load scriptdir.'/methods.gp'\n");
         }
         for (int k = 0; cls && k < ncat; k++)
@@ -1062,7 +1109,7 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
     char fixed[512];
     fixed_settings(recs, n, fixed, sizeof fixed);
     int rc = 0;
-    if (plot_convergence(n, &r, &st, o, fixed, err, errlen) < 0)
+    if (plot_convergence(recs, n, &r, &st, o, fixed, err, errlen) < 0)
         rc = -1;
     if (rc == 0 && plot_learning(recs, n, &st, o, err, errlen) < 0)
         rc = -1;
