@@ -850,34 +850,31 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
-/* A conditional data key written in the config but acting in no cell (noise_df without
- * student_t noise, test_fraction with split = cold_users, ...) would silently do nothing. */
-static int check_conditions(const cfg *c, int dsec, char *err, size_t errlen)
+/* A conditional key written in section sec but acting in no cell (noise_df without student_t
+ * noise, test_fraction with split = cold_users, width_scale without width = theory, ...) would
+ * silently do nothing: refused. */
+static int check_conditions(const cfg *c, int sec, const param_spec *table,
+                            const param_condition *cond, char *err, size_t errlen)
 {
-    const cfg_key_condition *cond = cfg_data_key_conditions(c->source);
-    if (dsec < 0 || !cond)
+    if (sec < 0 || !cond)
         return 0;
-    const param_spec *dtab = cfg_data_keys(c->source);
-    long nd = (long)section_combos(c, dsec);
+    long n = (long)section_combos(c, sec);
     for (; cond->key; cond++) {
-        int e = find_entry(c, dsec, cond->key);
+        int e = find_entry(c, sec, cond->key);
         if (e < 0)
             continue;
         int acts = 0;
-        const char *seen = NULL;
-        char seen_buf[64] = "";
-        for (long ci = 0; ci < nd && !acts; ci++) {
+        char seen[64] = "";
+        for (long ci = 0; ci < n && !acts; ci++) {
             kvset kv;
-            if (section_kv(c, dsec, ci, dtab, &kv) != 0) {
+            if (section_kv(c, sec, ci, table, &kv) != 0) {
                 seterr(err, errlen, c->path, 0, NULL, NULL, "out of memory");
                 return -1;
             }
             const char *v = kv_get(&kv, cond->when_key);
             acts = v && in_choices(cond->when_values, v);
-            if (v && !seen) {
-                snprintf(seen_buf, sizeof seen_buf, "%s", v);
-                seen = seen_buf;
-            }
+            if (v && !seen[0])
+                snprintf(seen, sizeof seen, "%s", v);
             kv_free(&kv);
         }
         if (!acts) {
@@ -886,9 +883,9 @@ static int check_conditions(const cfg *c, int dsec, char *err, size_t errlen)
             for (char *p = want; *p; p++)
                 if (*p == '|')
                     *p = '/';
-            seterr(err, errlen, c->path, c->ent[e].line, "data", cond->key,
+            seterr(err, errlen, c->path, c->ent[e].line, c->sec[sec].name, cond->key,
                    "has no effect unless %s = %s (here %s = %s): remove it", cond->when_key, want,
-                   cond->when_key, seen ? seen : "?");
+                   cond->when_key, seen[0] ? seen : "?");
             return -1;
         }
     }
@@ -1022,10 +1019,11 @@ static int check_semantics(cfg *c, char *err, size_t errlen)
                    s->method->name, c->source);
             return -1;
         }
-        if (check_method_data(c, k, dsec, err, errlen) != 0)
+        if (check_method_data(c, k, dsec, err, errlen) != 0 ||
+            check_conditions(c, k, s->method->params, s->method->conditions, err, errlen) != 0)
             return -1;
     }
-    if (check_conditions(c, dsec, err, errlen) != 0)
+    if (check_conditions(c, dsec, dtab, cfg_data_key_conditions(c->source), err, errlen) != 0)
         return -1;
     ncells = nd * (nm > 0 ? nm : 1) * c->replicates;
     if (ncells > CFG_MAX_CELLS) {

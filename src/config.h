@@ -93,9 +93,7 @@ const param_spec *cfg_data_keys_all(void);
 const char *cfg_data_key_sources(const char *key);
 /* Conditional keys of a source: `key` acts only when `when_key` is one of `when_values`
  * ("a|b"). NULL-terminated; NULL for an unknown source. */
-typedef struct {
-    const char *key, *when_key, *when_values;
-} cfg_key_condition;
+typedef param_condition cfg_key_condition;
 const cfg_key_condition *cfg_data_key_conditions(const char *source);
 
 #endif

@@ -538,9 +538,16 @@ done:
     return m;
 }
 
+/* the learning rate is SGD's only */
+static const param_condition mf_conditions[] = {
+    {"lr", "solver", "sgd"},
+    {NULL, NULL, NULL},
+};
+
 const est_method est_mf = {
     .name = "mf",
     .params = mf_params,
+    .conditions = mf_conditions,
     .cold_capable = 1,
     .needs_truth = 0,
     .check_parameter = mf_check_parameter,

@@ -906,9 +906,17 @@ static double tt_memory_bytes(const kvset *kv, const est_shape *sh)
     return total;
 }
 
+/* width_scale and width_max shape width = theory only */
+static const param_condition tt_conditions[] = {
+    {"width_scale", "width", "theory"},
+    {"width_max", "width", "theory"},
+    {NULL, NULL, NULL},
+};
+
 const est_method est_twotower = {
     .name = "twotower",
     .params = tt_params,
+    .conditions = tt_conditions,
     .cold_capable = 1,
     .needs_truth = 0,
     .needs_covariates = 1,

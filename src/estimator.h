@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
     const char *name;
     const param_spec *params;       /* accepted keys of [method.NAME] */
+    const param_condition *conditions; /* optional: keys that act only under another key's value */
     int cold_capable;               /* 1: can score users/items never seen in training */
     int needs_truth;                /* 1: only on synthetic data (oracle) */
     int needs_covariates;           /* 1: needs user and item covariates (refused at load time

@@ -27,6 +27,13 @@ typedef struct {
     const char *help;
 } param_spec;               /* tables end with an entry whose name is NULL */
 
+/* A conditional key: `key` acts only when `when_key` is one of `when_values` ("a|b"). Tables
+ * of these end with an entry whose key is NULL. A key written in a config whose condition holds
+ * in no cell would do nothing: the config check refuses it. */
+typedef struct {
+    const char *key, *when_key, *when_values;
+} param_condition;
+
 /* A resolved set of key = value strings, sorted by key (strcmp). */
 typedef struct {
     int n;

@@ -524,6 +524,10 @@ typedef struct {
 } bad_case;
 
 static const bad_case BAD[] = {
+    {"width_scale_without_theory", "[method.twotower]\nwidth = 64\nwidth_scale = 2\n", 3,
+     "[method.twotower] width_scale", "width = theory"},
+    {"mf_lr_with_als", "[method.mf]\nsolver = als\nlr = 0.01\n", 3, "[method.mf] lr",
+     "solver = sgd"},
     {"max_memory_network", "[experiment]\nmax_memory = 1\n[method.twotower]\ndepth = 4\n"
      "width = 8192\n", 5, "[method.twotower] width", "for the method"},
     {"max_memory", "[experiment]\nmax_memory = 1\n[data]\nuser_ambient_dim = 50000\n", 4,
@@ -657,6 +661,8 @@ static void test_conditions_and_methods(void **state)
     (void)state;
     cfg *c = load_ok(write_cfg("cond_ok.ini", "[data]\nsampling = uniform, popularity\n"
                                               "zipf_s = 1.2\n[method.oracle]\n"));
+    cfg_free(c);
+    c = load_ok(write_cfg("cond_tt.ini", "[method.twotower]\nwidth = 64, theory\nwidth_max = 256\n"));
     cfg_free(c);
     c = load_ok(write_cfg("cond_tsv.ini", "[data]\nsource = tsv\nratings = r.tsv\n"
                                           "split = cold_users\ncold_user_fraction = 0.3\n"
