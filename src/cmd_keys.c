@@ -1,6 +1,7 @@
 /* cmd_keys.c — `t2rec keys [--markdown]`: every config key the build accepts, with its type,
  * default, range and meaning, from the same tables that validate configs (so docs/configs.md
- * can be regenerated and checked against the code). */
+ * can be regenerated and checked against the code). Defaults print in canonical form (as they
+ * enter cell keys); conditional keys say "(only with KEY = VALUE)". */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,23 +31,43 @@ static void range(const param_spec *s, char *buf, size_t n)
         snprintf(buf, n, "%.6g .. %.6g", s->min, s->max);
 }
 
-static void table(const char *title, const param_spec *t, int md)
+/* " (only with k = a/b)" for a conditional key, "" otherwise */
+static void condition_note(const param_condition *c, const char *key, char *buf, size_t n)
+{
+    buf[0] = 0;
+    for (; c && c->key; c++)
+        if (!strcmp(c->key, key)) {
+            int at = snprintf(buf, n, " (only with %s = ", c->when_key);
+            for (const char *p = c->when_values; *p && at > 0 && (size_t)at + 2 < n; p++)
+                buf[at++] = *p == '|' ? '/' : *p;
+            if (at > 0 && (size_t)at + 2 < n) {
+                buf[at++] = ')';
+                buf[at] = 0;
+            }
+            return;
+        }
+}
+
+static void table(const char *title, const param_spec *t, const param_condition *cond, int md)
 {
     if (md) {
         printf("\n### %s\n\n| key | type | default | range | meaning |\n|---|---|---|---|---|\n", title);
     } else
         printf("\n[%s]\n", title);
     for (const param_spec *s = t; s && s->name; s++) {
-        char r[256];
+        char r[256], note[128], def[64];
         range(s, r, sizeof r);
+        if (!s->def || param_canonical(s, s->def, def, sizeof def) != 0)
+            snprintf(def, sizeof def, "%s", s->def ? s->def : "");
+        condition_note(cond, s->name, note, sizeof note);
         if (md) {
-            printf("| `%s` | %s | %s | ", s->name, type_name(s), s->def ? s->def : "(required or computed)");
+            printf("| `%s` | %s | %s | ", s->name, type_name(s), s->def ? def : "(required or computed)");
             for (const char *p = r; *p; p++)
                 fputs(*p == '|' ? " \\| " : (char[2]){*p, 0}, stdout);
-            printf(" | %s |\n", s->help ? s->help : "");
+            printf(" | %s%s |\n", s->help ? s->help : "", note);
         } else
-            printf("  %-20s %-18s default %-12s range %-28s %s\n", s->name, type_name(s),
-                   s->def ? s->def : "-", r, s->help ? s->help : "");
+            printf("  %-20s %-18s default %-12s range %-28s %s%s\n", s->name, type_name(s),
+                   s->def ? def : "-", r, s->help ? s->help : "", note);
     }
 }
 
@@ -66,14 +87,15 @@ int cmd_keys(int argc, char **argv)
             return 2;
         }
     }
-    table("experiment", cfg_experiment_keys, md);
-    table("data, source = synthetic", cfg_data_keys("synthetic"), md);
-    table("data, source = movielens100k", cfg_data_keys("movielens100k"), md);
-    table("data, source = tsv", cfg_data_keys("tsv"), md);
+    table("experiment", cfg_experiment_keys, NULL, md);
+    table("data, source = synthetic", cfg_data_keys("synthetic"), cfg_data_key_conditions("synthetic"), md);
+    table("data, source = movielens100k", cfg_data_keys("movielens100k"),
+          cfg_data_key_conditions("movielens100k"), md);
+    table("data, source = tsv", cfg_data_keys("tsv"), cfg_data_key_conditions("tsv"), md);
     for (int m = 0; est_methods[m]; m++) {
         char title[64];
         snprintf(title, sizeof title, "method.%s", est_methods[m]->name);
-        table(title, est_methods[m]->params, md);
+        table(title, est_methods[m]->params, est_methods[m]->conditions, md);
     }
     return 0;
 }
