@@ -752,7 +752,7 @@ done:
  * fold. Panels: the training loss, and the valid RMSE and the test_cold excess risk where some
  * series has them (real data run without a valid split has neither). */
 static int plot_learning(const cell_record *recs, int n, const styles *s, const plot_opts *o,
-                         char *err, size_t errlen)
+                         const char *fixed, char *err, size_t errlen)
 {
     char name[1200];
     snprintf(name, sizeof name, "%s_learning", o->prefix);
@@ -808,7 +808,11 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
     if (!f)
         return -1;
     driver_head(f, o, name, "learning curves", "learning.gp");
-    gp_str(f, "title_main", "Learning curves");
+    {
+        char t[700];
+        snprintf(t, sizeof t, "Learning curves%s%s", *fixed ? ": " : "", fixed);
+        gp_str(f, "title_main", t);
+    }
     {
         char note[512], esc[1024];
         snprintf(note, sizeof note, "per group: its cell with the largest n_obs, first replicate and fold; "
@@ -1111,7 +1115,7 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
     int rc = 0;
     if (plot_convergence(recs, n, &r, &st, o, fixed, err, errlen) < 0)
         rc = -1;
-    if (rc == 0 && plot_learning(recs, n, &st, o, err, errlen) < 0)
+    if (rc == 0 && plot_learning(recs, n, &st, o, fixed, err, errlen) < 0)
         rc = -1;
     if (rc == 0 && plot_methods(recs, n, &st, o, fixed, err, errlen) < 0)
         rc = -1;
