@@ -261,15 +261,22 @@ static int close_checked(FILE *f, const plot_opts *o, const char *name, const ch
     return bad ? -1 : 0;
 }
 
-static void driver_head(FILE *f, const plot_opts *o, const char *name, const char *what, const char *script)
+static void driver_head(FILE *f, const char *name, const char *what, const char *script)
 {
+    char q[1200];   /* a file name in double quotes: only " and \ need a backslash */
+    size_t at = 0;
+    for (const char *p = name; *p && at + 3 < sizeof q; p++) {
+        if (*p == '"' || *p == '\\')
+            q[at++] = '\\';
+        q[at++] = *p;
+    }
+    q[at] = 0;
     fprintf(f, "# %s.gp — written by `t2rec plot` (%s). Edit the settings below, or the style in\n"
                "# %s / style.gp (copied here), then redraw from the kept data in this folder:\n"
                "#     gnuplot %s.gp\n",
             name, what, script, name);
     fprintf(f, "scriptdir = '.'   # where %s and style.gp are\n", script);
-    fprintf(f, "datafile = '%s.dat'\noutbase = '%s'\n", name, name);
-    (void)o;
+    fprintf(f, "datafile = \"%s.dat\"\noutbase = \"%s\"\n", q, q);
 }
 
 /* ---- groups, labels and styles, shared by every figure of a file ---- */
@@ -614,7 +621,7 @@ static int plot_convergence(const cell_record *recs, int n, const report *r, con
         free(which);
         return -1;
     }
-    driver_head(f, o, name, "convergence figure", "convergence.gp");
+    driver_head(f, name, "convergence figure", "convergence.gp");
     gp_str(f, "title_main", plot_metric_words(metric));
     gp_str(f, "title_fixed", *fixed ? fixed : "synthetic data");
     char reps[64], note[1024];
@@ -807,7 +814,7 @@ static int plot_learning(const cell_record *recs, int n, const styles *s, const 
     FILE *f = open_in(o, name, ".gp", err, errlen);
     if (!f)
         return -1;
-    driver_head(f, o, name, "learning curves", "learning.gp");
+    driver_head(f, name, "learning curves", "learning.gp");
     {
         char t[700];
         snprintf(t, sizeof t, "Learning curves%s%s", *fixed ? ": " : "", fixed);
@@ -991,7 +998,7 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
     if (!f)
         rc = -1;
     if (rc == 0) {
-        driver_head(f, o, name, "methods compared", "methods.gp");
+        driver_head(f, name, "methods compared", "methods.gp");
         char t[512];
         if (only_largest)
             snprintf(t, sizeof t, "Methods compared at n_obs = %.0f", lev[nlev - 1]);
