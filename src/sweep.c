@@ -473,9 +473,26 @@ static void run_cells(const cfg *c, cfg_cell *cells, int *todo, int ntodo, int j
         }
         worker_msg msg;
         while (read(res[0], &msg, sizeof msg) == (ssize_t)sizeof msg)
-            if (msg.status == MSG_STORED && msg.index >= 0 && msg.index < ntodo &&
-                store_take(s, cells[todo[msg.index]].key, NULL, err, sizeof err) == 0)
+            if (msg.status == MSG_STORED && msg.index >= 0 && msg.index < ntodo) {
+                for (int w = 0; w < started; w++)
+                    if (busy[w] == msg.index)
+                        busy[w] = -1;
+                if (store_take(s, cells[todo[msg.index]].key, NULL, err, sizeof err) == 0)
+                    rs->ran++;
+            }
+        /* a worker killed after renaming its cell's staged file into place but before its
+         * message went out: the file is complete (renamed whole), take it too */
+        for (int w = 0; w < started; w++) {
+            if (busy[w] < 0)
+                continue;
+            char p[PATH_MAX + 64];
+            struct stat st;
+            store_staged_path(s, cells[todo[busy[w]]].key, p, sizeof p);
+            if (stat(p, &st) == 0 &&
+                store_take(s, cells[todo[busy[w]]].key, NULL, err, sizeof err) == 0)
                 rs->ran++;
+            busy[w] = -1;
+        }
     }
     int stop = -1;
     for (int w = 0; w < started; w++)
