@@ -4,8 +4,8 @@
  *
  * Cost per cell does not grow with the sweep: a finished cell is written to its own small file
  * (OUT.cells/KEY.h5, written whole and renamed into place, like every results file), and OUT is
- * rewritten only when the staged cells are as many as the cells already in OUT (so the total
- * rewriting stays within twice the final file: constant per cell), when the file is older than
+ * rewritten only when the staged cells are as many as the cells already in OUT (so all rewrites
+ * together write at most 3x the final number of cells: constant per cell), when the file is older than
  * STORE_MAX_LAG seconds (but at most 1/STORE_MAX_OVERHEAD of the wall time goes to this), and at
  * the end. Lookups by key go through a hash index. A kill -9 at any moment leaves OUT (always a
  * complete file) and complete staged files; the next store_open folds them in.
