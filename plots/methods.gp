@@ -7,17 +7,16 @@
 #   datafile, outbase, title_main, title_fixed, title_note
 #   nseries, label[s], cidx[s], ptype[s]     key entry, colour index, point type of group s
 #   npanels, ptitle[p], plog[p]              panel title (the metric in words), 1: log y axis
-#   ncat, catlabel[c], xrot                  x categories (at x = 1..ncat), tick label angle
+#   ncat, ncatp[p], catlabel[(p-1)*ncat + c], xrot   x categories of panel p (at x = 1..ncatp[p];
+#                                            the categories where its metric has values), tick angle
 load scriptdir.'/style.gp'
 
 key_rows = nseries <= 6 ? nseries : int((nseries + 1) / 2)
 key_h = 12 + 18 * key_rows
 fig_h = 560 + key_h
 key_frac = (key_h + 0.0) / fig_h
-set xrange [0.5:ncat + 0.5]
 set xtics () rotate by xrot right
 if (xrot == 0) { set xtics norotate center }
-do for [c = 1:ncat] { set xtics add (catlabel[c] c) }
 set grid noxtics ytics
 set style fill solid 1.0
 set bars small
@@ -28,6 +27,9 @@ do for [fmt in formats] {
         title title_main."\n{/*0.85 ".title_fixed."}\n{/*0.75 ".title_note."}"
     do for [p = 1:npanels] {
         set title ptitle[p] font ',10'
+        set xrange [0.5:ncatp[p] + 0.5]
+        set xtics ()
+        do for [c = 1:ncatp[p]] { set xtics add (catlabel[(p - 1) * ncat + c] c) }
         if (plog[p]) { set logscale y 10; eval log_ytics; set offsets 0, 0, 0, 0 } else { unset logscale y; set ytics autofreq; set mytics default; set offsets 0, 0, graph 0.06, graph 0.06 }
         if (p == 1) {
             set key at screen 0.08, key_frac top left Left reverse vertical maxrows key_rows

@@ -87,12 +87,10 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "t2rec plot: %s\n", err);
         return 2;
     }
-    int any = 0;
-    for (int i = 0; i < n && !any; i++)
-        any = recs[i].metrics.n > 0;
-    if ((o.metric || any) &&
-        report_check_metric(recs, n, o.metric ? o.metric : "excess_risk_cold", err, sizeof err) != 0) {
-        fprintf(stderr, "t2rec plot: %s: %s%s\n", path, err, o.metric ? "" : " (choose one with --metric)");
+    /* a named metric must exist; without one, real data (no excess risk) still gets its
+     * learning and methods figures */
+    if (o.metric && report_check_metric(recs, n, o.metric, err, sizeof err) != 0) {
+        fprintf(stderr, "t2rec plot: %s: %s\n", path, err);
         h5out_free_records(recs, n);
         return 2;
     }

@@ -15,7 +15,7 @@
 
 #define LEARN_MAX_GROUPS 12   /* learning figure: the first groups only */
 #define METHODS_MAX_CATS 8    /* methods figure: more categories -> the largest n_obs only */
-#define METHODS_MAX_PANELS 3
+#define METHODS_MAX_PANELS 4
 
 static const char *const script_names[] = {"style.gp", "convergence.gp", "learning.gp", "methods.gp", NULL};
 
@@ -26,9 +26,9 @@ const char *plot_metric_words(const char *m)
     static const char *const words[][2] = {
         {"excess_risk_cold", "Excess risk on fresh users and items (test_cold)"},
         {"excess_risk_warm", "Excess risk on new pairs of known users and items (test_warm)"},
-        {"rmse_cold", "RMSE on fresh users and items (test_cold)"},
+        {"rmse_cold", "RMSE on cold-start users or items (test_cold)"},
         {"rmse_warm", "RMSE on new pairs of known users and items (test_warm)"},
-        {"mae_cold", "MAE on fresh users and items (test_cold)"},
+        {"mae_cold", "MAE on cold-start users or items (test_cold)"},
         {"mae_warm", "MAE on new pairs of known users and items (test_warm)"},
         {"rmse", "RMSE on the test ratings"},
         {"mae", "MAE on the test ratings"},
@@ -406,6 +406,74 @@ static void method_dash(const char *variant, int *dt, int *pt, double *lw)
     *lw = k == 0 ? 2.2 : 1.6;
 }
 
+/* Distinct values (up to 64) of key, or of the pair (key, key2) when key2 is not NULL, over the
+ * records of method m; 65 when there are more. */
+#define MAXDISTINCT 64
+static int distinct(const cell_record *recs, int n, const char *key, const char *key2, const char *m)
+{
+    const char *a[MAXDISTINCT], *b[MAXDISTINCT];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(kv_str(&recs[i].config, "method", ""), m))
+            continue;
+        const char *x = kv_str(&recs[i].config, key, ""), *y = key2 ? kv_str(&recs[i].config, key2, "") : "";
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++)
+            seen = !strcmp(a[j], x) && !strcmp(b[j], y);
+        if (seen)
+            continue;
+        if (k == MAXDISTINCT)
+            return MAXDISTINCT + 1;
+        a[k] = x;
+        b[k++] = y;
+    }
+    return k;
+}
+
+/* Are the values of key in method m's records numbers? */
+static int numeric_key(const cell_record *recs, int n, const char *key, const char *m)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(kv_str(&recs[i].config, "method", ""), m))
+            continue;
+        const char *v = kv_get(&recs[i].config, key);
+        if (!v || !*v)
+            continue;
+        char *end;
+        strtod(v, &end);
+        return !*end;
+    }
+    return 1;
+}
+
+/* The method keys a label of method m shows: keys that vary within m, except keys tied to one
+ * shown before (zipped axes, e.g. mf solver/rank/reg: "mf solver=als" says it). */
+static int method_keys(const cell_record *recs, int n, char *const *keys, int nkeys, const char *m,
+                       char **out)
+{
+    int k = 0;
+    /* the keys that name a variant (solver, side, ids) first, then other words, then numbers */
+    for (int pass = 0; pass < 3; pass++)
+    for (int q = 0; q < nkeys; q++) {
+        if (strncmp(keys[q], "method.", 7))
+            continue;
+        int naming = !strcmp(keys[q], "method.solver") || !strcmp(keys[q], "method.side") ||
+                     !strcmp(keys[q], "method.ids");
+        if ((naming ? 0 : 1 + numeric_key(recs, n, keys[q], m)) != pass)
+            continue;
+        int dq = distinct(recs, n, keys[q], NULL, m);
+        if (dq < 2)
+            continue;
+        int tied = 0;
+        for (int j = 0; j < k && !tied; j++)
+            tied = dq <= MAXDISTINCT && distinct(recs, n, out[j], NULL, m) == dq &&
+                   distinct(recs, n, keys[q], out[j], m) == dq;
+        if (!tied)
+            out[k++] = keys[q];
+    }
+    return k;
+}
+
 static int styles_build(const cell_record *recs, int n, styles *s)
 {
     static const char *const ignore[] = {"data.n_obs", "data.fold", NULL};
@@ -437,7 +505,15 @@ static int styles_build(const cell_record *recs, int n, styles *s)
     for (int q = 0; q < ns; q++) {
         const kvset *cfg = &recs[s->gr.first[q]].config;
         char mk[1024], dk[1024], buf[2100];
-        keys_text(cfg, s->gr.keys, s->gr.nkeys, 'm', mk, sizeof mk);
+        char **shown = malloc((size_t)(s->gr.nkeys + 1) * sizeof *shown);
+        if (!shown) {
+            free(vars);
+            free(sets);
+            return -1;
+        }
+        int nshown = method_keys(recs, n, s->gr.keys, s->gr.nkeys, kv_str(cfg, "method", ""), shown);
+        keys_text(cfg, shown, nshown, 'm', mk, sizeof mk);
+        free(shown);
         keys_text(cfg, s->gr.keys, s->gr.nkeys, 'd', dk, sizeof dk);
         snprintf(buf, sizeof buf, "%s%s%s", kv_str(cfg, "method", "?"), *mk ? " " : "", mk);
         s->variant[q] = strdup(buf);
@@ -454,13 +530,16 @@ static int styles_build(const cell_record *recs, int n, styles *s)
         if (index_of(sets, nst, s->setting[q]) < 0)
             sets[nst++] = s->setting[q];
     }
-    /* the estimator under test first: it gets the first colour when colour follows the method */
-    for (int k = 1; k < nv; k++)
-        if (!strncmp(vars[k], "twotower", 8) && strncmp(vars[0], "twotower", 8)) {
-            char *t = vars[k];
-            memmove(vars + 1, vars, (size_t)k * sizeof *vars);
-            vars[0] = t;
-            break;
+    /* the estimator under test first: it gets the first colours when colour follows the method */
+    for (int k = 1, front = 0; k < nv; k++)
+        if (!strncmp(vars[k], "twotower", 8)) {
+            while (front < k && !strncmp(vars[front], "twotower", 8))
+                front++;
+            if (front < k) {
+                char *t = vars[k];
+                memmove(vars + front + 1, vars + front, (size_t)(k - front) * sizeof *vars);
+                vars[front] = t;
+            }
         }
     /* colour follows the method when the data setting does not vary or the methods
      * outnumber the settings; else the setting (the demo: d = 2 and 4, twotower and baseline) */
@@ -876,6 +955,28 @@ typedef struct {
     double nobs;    /* NaN: n_obs does not vary */
 } category;
 
+/* Mean and 95% t-interval of metric over the ok cells of series q (at n_obs = nobs when
+ * nobs_varies); returns the count (lo = hi = mean for one cell). vals: scratch of n. */
+static int cell_stats(const cell_record *recs, int n, const styles *s, int q, int nobs_varies, double nobs,
+                      const char *metric, double *vals, double *mean, double *lo, double *hi)
+{
+    int cnt = 0;
+    for (int i = 0; i < n; i++) {
+        if (s->gr.gid[i] != q || strcmp(recs[i].status, "ok"))
+            continue;
+        if (nobs_varies && kv_real(&recs[i].config, "data.n_obs", NAN) != nobs)
+            continue;
+        double v = metric_of(&recs[i], metric);
+        if (isfinite(v))
+            vals[cnt++] = v;
+    }
+    if (cnt)
+        report_mean_ci(vals, cnt, mean, lo, hi);
+    if (cnt == 1)
+        *lo = *hi = *mean;
+    return cnt;
+}
+
 static int plot_methods(const cell_record *recs, int n, const styles *s, const plot_opts *o,
                         const char *fixed, char *err, size_t errlen)
 {
@@ -892,8 +993,9 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
     if (nmeth < 2)
         return 1;
     /* metrics */
-    static const char *const defaults[] = {"excess_risk_cold", "excess_risk_warm", "rmse",
-                                           "precision_at_10", "ndcg_at_10", NULL};
+    static const char *const synthetic[] = {"excess_risk_cold", "excess_risk_warm", "ndcg_at_10", NULL};
+    static const char *const real[] = {"rmse", "rmse_cold", "precision_at_10", "ndcg_at_10", NULL};
+    const char *const *defaults = has_metric(recs, n, "excess_risk_cold") ? synthetic : real;
     const char *mets[METHODS_MAX_PANELS];
     int nm = 0;
     if (o->metric) {
@@ -909,7 +1011,9 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
     double *lev = malloc((size_t)(n + 1) * sizeof *lev);
     category *cat = malloc((size_t)(n + 1) * sizeof *cat);
     double *vals = malloc((size_t)(n + 1) * sizeof *vals);
-    if (!lev || !cat || !vals) {
+    int *pos = malloc((size_t)(n + 1) * METHODS_MAX_PANELS * sizeof *pos);
+    if (!lev || !cat || !vals || !pos) {
+        free(pos);
         free(lev);
         free(cat);
         free(vals);
@@ -947,13 +1051,26 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
         free(lev);
         free(cat);
         free(vals);
+        free(pos);
         return -1;
     }
     fprintf(d, "# t2rec plot: methods compared; block (p-1)*%d + (c-1) = panel p (metric), colour c\n"
                "# columns: x (category + offset), mean over replicates/folds, 95%% t-interval (low, high), "
                "count\n", s->ncval);
-    int rc = 0, zero_on_log[64] = {0};
-    double slot_w = 0.7 / (s->ncval > 0 ? s->ncval : 1);
+    int rc = 0, zero_on_log[64] = {0}, ncatp[METHODS_MAX_PANELS];
+    double slot_w = 0.7 / (s->ncval > 0 ? s->ncval : 1), mean, lo, hi;
+    /* per panel, the categories where the metric has values (1-based positions, 0 = none):
+     * real data has rmse on the fold split and rmse_cold on cold_users */
+    for (int p = 0; p < nm; p++) {
+        ncatp[p] = 0;
+        for (int k = 0; k < ncat; k++) {
+            int any = 0;
+            for (int q = 0; q < s->nser && !any; q++)
+                any = s->oval[q] == cat[k].oval &&
+                      cell_stats(recs, n, s, q, nobs_varies, cat[k].nobs, mets[p], vals, &mean, &lo, &hi) > 0;
+            pos[p * ncat + k] = any ? ++ncatp[p] : 0;
+        }
+    }
     for (int p = 0; p < nm; p++)
         for (int c = 0; c < s->ncval; c++) {
             fprintf(d, "# panel %d (%s), %s\n", p + 1, mets[p], s->cval_label[c]);
@@ -964,27 +1081,14 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
                 for (int t = 0; t < s->nser && q < 0; t++)
                     if (s->cval[t] == c && s->oval[t] == cat[k].oval)
                         q = t;
-                if (q < 0)
+                if (q < 0 || !pos[p * ncat + k])
                     continue;
-                int cnt = 0;
-                for (int i = 0; i < n; i++) {
-                    if (s->gr.gid[i] != q || strcmp(recs[i].status, "ok"))
-                        continue;
-                    if (nobs_varies && kv_real(&recs[i].config, "data.n_obs", NAN) != cat[k].nobs)
-                        continue;
-                    double v = metric_of(&recs[i], mets[p]);
-                    if (isfinite(v))
-                        vals[cnt++] = v;
-                }
+                int cnt = cell_stats(recs, n, s, q, nobs_varies, cat[k].nobs, mets[p], vals, &mean, &lo, &hi);
                 if (!cnt)
                     continue;
-                double mean, lo, hi;
-                report_mean_ci(vals, cnt, &mean, &lo, &hi);
-                if (cnt == 1)
-                    lo = hi = mean;
                 if (!(mean > 0) && !strncmp(mets[p], "excess_risk", 11) && c < 64)
                     zero_on_log[c] = 1;   /* drawn on a log axis: say so in the key */
-                double x = k + 1 + (c - (s->ncval - 1) / 2.0) * slot_w;
+                double x = pos[p * ncat + k] + (c - (s->ncval - 1) / 2.0) * slot_w;
                 fprintf(d, "%.6g %.10g %.10g %.10g %d\n", x, mean, lo, hi, cnt);
                 rows++;
             }
@@ -1048,33 +1152,43 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
         fprintf(f, "npanels = %d\n", nm);
         gp_str_array(f, "ptitle", pti, nm);
         gp_int_array(f, "plog", plog, nm);
-        char **cls = calloc((size_t)ncat + 1, sizeof *cls);
-        int longest = 0;
-        for (int k = 0; cls && k < ncat; k++) {
-            char b[1200];
-            const char *ov = s->oval_label[cat[k].oval];
-            if (nobs_varies && !only_largest)
-                snprintf(b, sizeof b, "%s%sn=%.0f", ov, *ov ? " " : "", cat[k].nobs);
-            else
-                snprintf(b, sizeof b, "%s", *ov ? ov : "all");
-            cls[k] = strdup(b);
-            if (!cls[k]) {
-                rc = -1;
-                break;
+        /* category labels per panel, flattened: catlabel[(p - 1) * ncat + c] */
+        int nflat = nm * ncat;
+        char **cls = calloc((size_t)nflat + 1, sizeof *cls);
+        int crowd = 0;
+        for (int p = 0; cls && p < nm && rc == 0; p++) {
+            int longest = 0;
+            for (int k = 0; k < ncat; k++) {
+                char b[1200] = "";
+                const char *ov = s->oval_label[cat[k].oval];
+                if (nobs_varies && !only_largest)
+                    snprintf(b, sizeof b, "%s%sn=%.0f", ov, *ov ? " " : "", cat[k].nobs);
+                else
+                    snprintf(b, sizeof b, "%s", *ov ? ov : "all");
+                if (pos[p * ncat + k]) {
+                    cls[p * ncat + pos[p * ncat + k] - 1] = strdup(b);
+                    if (!cls[p * ncat + pos[p * ncat + k] - 1])
+                        rc = -1;
+                    longest = (int)strlen(b) > longest ? (int)strlen(b) : longest;
+                }
             }
-            longest = (int)strlen(b) > longest ? (int)strlen(b) : longest;
+            crowd = longest * ncatp[p] * nm > crowd ? longest * ncatp[p] * nm : crowd;
         }
+        for (int k = 0; cls && rc == 0 && k < nflat; k++)
+            if (!cls[k] && !(cls[k] = strdup("")))
+                rc = -1;
         if (!cls || rc) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
         } else {
             fprintf(f, "ncat = %d\n", ncat);
-            gp_str_array(f, "catlabel", (const char *const *)cls, ncat);
+            gp_int_array(f, "ncatp", ncatp, nm);
+            gp_str_array(f, "catlabel", (const char *const *)cls, nflat);
             /* long category names on a crowded axis are turned */
-            fprintf(f, "xrot = %d\n", longest * ncat * nm > 80 ? 30 : 0);
+            fprintf(f, "xrot = %d\n", crowd > 80 ? 30 : 0);
             fprintf(f, "load scriptdir.'/methods.gp'\n");
         }
-        for (int k = 0; cls && k < ncat; k++)
+        for (int k = 0; cls && k < nflat; k++)
             free(cls[k]);
         free(cls);
         if (close_checked(f, o, name, ".gp", err, errlen) != 0)
@@ -1083,6 +1197,7 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
     free(lev);
     free(cat);
     free(vals);
+    free(pos);
     if (rc == 0 && run_script(o, name, err, errlen) != 0)
         rc = -1;
     if (rc == 0)
@@ -1104,7 +1219,10 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
     }
     if (copy_scripts(sdir, o->outdir, err, errlen) != 0)
         return -1;
-    const char *metric = o->metric ? o->metric : "excess_risk_cold";
+    /* convergence: the named metric, else the test_cold excess risk, else (real data) rmse */
+    const char *metric = o->metric ? o->metric
+                         : has_metric(recs, n, "excess_risk_cold") || !has_metric(recs, n, "rmse") ? "excess_risk_cold"
+                                                                                                  : "rmse";
     styles st;
     if (styles_build(recs, n, &st) != 0) {
         styles_free(&st);
