@@ -10,12 +10,12 @@
 #   xmax                          the largest epoch
 load scriptdir.'/style.gp'
 
-key_rows = ngroups
+key_rows = ngroups <= 6 ? ngroups : int((ngroups + 1) / 2)   # two columns when many
 key_h = 12 + 18 * key_rows
 fig_h = 560 + key_h
 key_frac = (key_h + 0.0) / fig_h
 set xrange [0:xmax]
-set xtics 0, nice_step(xmax, 5)
+set xtics 0, nice_step(xmax, 8)
 set mxtics 2
 set logscale y 10
 eval log_ytics

@@ -13,7 +13,7 @@
 #include "grouping.h"
 #include "report.h"
 
-#define LEARN_MAX_GROUPS 12   /* learning figure: the first groups only */
+#define LEARN_MAX_GROUPS 16   /* learning figure: the first groups only */
 #define METHODS_MAX_CATS 8    /* methods figure: more categories -> the largest n_obs only */
 #define METHODS_MAX_PANELS 4
 
