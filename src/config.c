@@ -681,8 +681,13 @@ static double section_combos(const cfg *c, int sec)
     return n;
 }
 
+static int in_choices(const char *choices, const char *v);
+
 /* Resolved key/values of section sec for combination ci (odometer, last group fastest),
- * defaults filled from table. */
+ * defaults filled from table, every value canonical. A conditional key whose condition does
+ * not hold in this combination takes its default: it does not act there, so it must not split
+ * the cell key (the sampling = uniform cells of a sweep that sets mnar_strength for its mnar
+ * cells are the same cells as those of a config without mnar_strength). */
 static int section_kv(const cfg *c, int sec, long ci, const param_spec *table, kvset *kv)
 {
     kv_init(kv);
@@ -710,6 +715,20 @@ static int section_kv(const cfg *c, int sec, long ci, const param_spec *table, k
             continue;
         char canon[256];
         if (param_canonical(p, v, canon, sizeof canon) != 0 || kv_set(kv, p->name, canon) != 0)
+            goto oom;
+    }
+    const param_condition *cond = NULL;
+    if (sec >= 0 && c->sec[sec].kind == SEC_DATA)
+        cond = cfg_data_key_conditions(c->source);
+    else if (sec >= 0 && c->sec[sec].kind == SEC_METHOD)
+        cond = c->sec[sec].method->conditions;
+    for (; cond && cond->key; cond++) {
+        const char *w = kv_get(kv, cond->when_key);
+        const param_spec *p = param_find(table, cond->key);
+        char canon[256];
+        if (!p || !p->def || (w && in_choices(cond->when_values, w)) || !kv_get(kv, cond->key))
+            continue;
+        if (param_canonical(p, p->def, canon, sizeof canon) != 0 || kv_set(kv, p->name, canon) != 0)
             goto oom;
     }
     return 0;

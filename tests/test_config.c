@@ -664,6 +664,24 @@ static void test_conditions_and_methods(void **state)
     cfg_free(c);
     c = load_ok(write_cfg("cond_tt.ini", "[method.twotower]\nwidth = 64, theory\nwidth_max = 256\n"));
     cfg_free(c);
+    /* where its condition does not hold, a conditional key takes its default: the uniform
+     * cell of a sweep that sets mnar_strength (for its mnar cell) is the cell of a config
+     * with sampling = uniform alone; same for width_max in the width = 64 cell */
+    char *sweep = keys_of("cond_sweep.ini", "[data]\nn_obs = 2048\nsampling = uniform, mnar\n"
+                                            "mnar_strength = 2\n[method.oracle]\n");
+    char *uni = keys_of("cond_uni.ini", "[data]\nn_obs = 2048\nsampling = uniform\n[method.oracle]\n");
+    char *mnar = keys_of("cond_mnar.ini", "[data]\nn_obs = 2048\nsampling = mnar\n"
+                                          "mnar_strength = 2\n[method.oracle]\n");
+    char both[64];
+    snprintf(both, sizeof both, "%s%s", strcmp(uni, mnar) < 0 ? uni : mnar,
+             strcmp(uni, mnar) < 0 ? mnar : uni);
+    assert_string_equal(sweep, both);
+    free(sweep), free(uni), free(mnar);
+    char *tsweep = keys_of("cond_tsw.ini", "[data]\nn_obs = 2048\n[method.twotower]\n"
+                                           "width = 64, theory\nwidth_max = 256\n");
+    char *t64 = keys_of("cond_t64.ini", "[data]\nn_obs = 2048\n[method.twotower]\nwidth = 64\n");
+    assert_non_null(strstr(tsweep, t64));
+    free(tsweep), free(t64);
     c = load_ok(write_cfg("cond_tsv.ini", "[data]\nsource = tsv\nratings = r.tsv\n"
                                           "split = cold_users\ncold_user_fraction = 0.3\n"
                                           "[method.baseline]\n"));
