@@ -1045,7 +1045,10 @@ static int plot_methods(const cell_record *recs, int n, const styles *s, const p
             cat[ncat++].nobs = nobs_varies ? lev[l] : NAN;
         }
     char name[1200];
-    snprintf(name, sizeof name, "%s_methods", o->prefix);
+    if (o->metric)   /* one panel: its own file, next to the default figure */
+        snprintf(name, sizeof name, "%s_methods_%s", o->prefix, o->metric);
+    else
+        snprintf(name, sizeof name, "%s_methods", o->prefix);
     FILE *d = open_in(o, name, ".dat", err, errlen);
     if (!d) {
         free(lev);

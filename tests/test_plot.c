@@ -403,6 +403,11 @@ static void test_cli_errors(void **state)
     char gp[800];
     snprintf(gp, sizeof gp, "%.700s/r_convergence_excess_risk_warm.gp", od);
     assert_true(file_size(gp) > 0);
+    snprintf(gp, sizeof gp, "%.700s/r_methods_excess_risk_warm.gp", od);   /* one panel, own name */
+    char *t = slurp(gp);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "npanels = 1"));
+    free(t);
 }
 
 int main(void)
