@@ -52,7 +52,8 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
         return 0;
     }
     double vf = param_real(T, &cell->data, "valid_fraction");
-    int cold = strcmp(param_str(T, &cell->data, "split"), "cold_users") == 0;
+    double thr = param_real(T, &cell->data, "relevance_threshold");
+    int rc, cold = strcmp(param_str(T, &cell->data, "split"), "cold_users") == 0;
     if (strcmp(source, "movielens100k") == 0) {
         /* split = cold_users ignores the fold files; the fold name then picks one of several
          * independent random hold-outs of users (u1..u5: five), so a fold axis gives replicates */
@@ -61,20 +62,25 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
         if (cold)
             for (const char *p = fold; *p; p++)
                 seed = synth_hash64(seed ^ (unsigned char)*p);
-        return load_movielens100k(param_str(T, &cell->data, "path"), fold,
-                                  param_str(T, &cell->data, "split"), vf,
-                                  param_real(T, &cell->data, "cold_user_fraction"), seed, d, err,
-                                  errlen);
+        rc = load_movielens100k(param_str(T, &cell->data, "path"), fold,
+                                param_str(T, &cell->data, "split"), vf,
+                                param_real(T, &cell->data, "cold_user_fraction"), seed, d, err,
+                                errlen);
+        d->relevance_threshold = thr;
+        return rc;
     }
     /* tsv: the feature files are optional (no default in the table) */
     const char *ratings = param_str(T, &cell->data, "ratings");
     const char *uf = kv_get(&cell->data, "user_features"), *itf = kv_get(&cell->data, "item_features");
     if (cold)
-        return load_tsv_cold_users(ratings, uf, itf, vf,
-                                   param_real(T, &cell->data, "cold_user_fraction"),
-                                   cell->data_seed, d, err, errlen);
-    return load_tsv(ratings, uf, itf, vf, param_real(T, &cell->data, "test_fraction"),
-                    cell->data_seed, d, err, errlen);
+        rc = load_tsv_cold_users(ratings, uf, itf, vf,
+                                 param_real(T, &cell->data, "cold_user_fraction"),
+                                 cell->data_seed, d, err, errlen);
+    else
+        rc = load_tsv(ratings, uf, itf, vf, param_real(T, &cell->data, "test_fraction"),
+                      cell->data_seed, d, err, errlen);
+    d->relevance_threshold = thr;
+    return rc;
 }
 
 char *cellrun_data_identity(const cfg_cell *cell)

@@ -65,6 +65,8 @@ static const param_spec movielens_keys[] = {
                                                         "cold_users: hold out whole users"},
     {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
     {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
+    {"relevance_threshold", PT_REAL, "4", -1e300, 1e300, NULL,
+     "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
     END_KEY,
 };
 
@@ -78,6 +80,8 @@ static const param_spec tsv_keys[] = {
     {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
     {"test_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = fold: ratings held out for test"},
     {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
+    {"relevance_threshold", PT_REAL, "4", -1e300, 1e300, NULL,
+     "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
     END_KEY,
 };
 

@@ -32,6 +32,8 @@ typedef struct {
     double *user_z, *item_z;
     double oracle_offset;
     double rating_min, rating_max;   /* real data: rating scale (for clipping); 0,0 = none */
+    double relevance_threshold;      /* real data: a rating >= this is relevant (ranking
+                                        metrics; data key relevance_threshold) */
 } ds_data;
 
 /* Move a synthetic dataset into a ds_data (takes ownership of its arrays; *s is emptied). */

@@ -283,7 +283,6 @@ double metric_map_at_k(const ds_split *s, const double *pred, double threshold, 
 /* ---------------------------------------------------------------- evaluation */
 
 #define EVAL_K 10
-#define EVAL_RELEVANT 4.0
 
 /* Predictions for every pair of s (NULL on allocation failure); *finite = all finite. */
 static double *predict_split(const est_method *m, const void *model, const ds_data *d,
@@ -366,10 +365,17 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
                 return -1;
             add_err(out, "rmse", metric_rmse(p, w->rating, w->n), fin);
             add_err(out, "mae", metric_mae(p, w->rating, w->n), fin);
-            rc |= add_rank(out, "precision_at_10", RK_PRECISION, w, p, fin, NULL, EVAL_RELEVANT);
-            rc |= add_rank(out, "recall_at_10", RK_RECALL, w, p, fin, NULL, EVAL_RELEVANT);
-            rc |= add_rank(out, "map_at_10", RK_MAP, w, p, fin, NULL, EVAL_RELEVANT);
             free(p);
+            /* ranking over the whole catalogue (metrics_catalog.c) */
+            catalog_rank cr;
+            if (metrics_catalog_rank(m, model, d, w, d->relevance_threshold, EVAL_K, &cr) != 0)
+                return -1;
+            if (cr.n_users > 0) {
+                metrics_add(out, "precision_at_10", cr.precision);
+                metrics_add(out, "recall_at_10", cr.recall);
+                metrics_add(out, "map_at_10", cr.map);
+                metrics_add(out, "ndcg_at_10", cr.ndcg);
+            }
         }
         if (c->n > 0) {
             if (!(p = predict_split(m, model, d, c, &fin)))

@@ -5,7 +5,9 @@
  * set is that user's pairs in the split): NDCG@k with the oracle as graded relevance,
  * recall@k against the oracle's top-k, regret@k = (oracle value of the oracle's top-k minus
  * that of the predicted top-k) / min(k, n_u).
- * Real data: RMSE, MAE on the test split; precision/recall/MAP@k with relevance rating >= 4.
+ * Real data: RMSE, MAE on the test split; precision/recall/MAP/NDCG@k over the whole item
+ * catalogue (metrics_catalog.c) with relevance rating >= d->relevance_threshold (data key
+ * relevance_threshold, default 4).
  *
  * Ranking conventions (metrics.c):
  *   - candidates of user u = u's pairs in the split (n_u of them); users with n_u < 2 are
@@ -69,8 +71,8 @@ int metrics_catalog_rank(const est_method *m, const void *model, const ds_data *
  * recall_at_10, map_at_10 for real data). Returns 0, -1 on allocation failure.
  * Synthetic: excess_risk_{cold,warm} (vs oracle), rmse_/mae_{cold,warm} (vs ratings),
  * ndcg_at_10, recall_at_10 (vs the oracle's top 10), regret_at_10 on test_cold.
- * Real: rmse, mae, precision_at_10, recall_at_10, map_at_10 on test_warm (relevant: rating
- * >= 4), plus rmse_cold, mae_cold when test_cold is not empty (cold_users split).
+ * Real: rmse, mae on test_warm; precision_at_10, recall_at_10, map_at_10, ndcg_at_10 ranking
+ * each test_warm user's whole catalogue (relevant: rating >= d->relevance_threshold), plus rmse_cold, mae_cold when test_cold is not empty (cold_users split).
  * An empty split adds none of its metrics; a ranking metric with no eligible user is not
  * added; non-finite predictions on a split make all of its metrics NaN. */
 int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, metric_set *out);

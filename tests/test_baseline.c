@@ -359,10 +359,11 @@ static void test_parameters_and_failures(void **state)
     metric_set m;
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&est_baseline, f.model, &p.d, &m), 0);
-    static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10", "map_at_10" };
-    /* the five real-data metrics, plus rmse_valid when there is a valid split */
-    assert_int_equal(m.n, 5 + (p.d.valid.n > 0));
-    for (int k = 0; k < 5; k++)
+    static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10",
+                                        "map_at_10", "ndcg_at_10" };
+    /* the six real-data metrics, plus rmse_valid when there is a valid split */
+    assert_int_equal(m.n, 6 + (p.d.valid.n > 0));
+    for (int k = 0; k < 6; k++)
         assert_true(isfinite(metrics_get(&m, real[k])));
     if (p.d.valid.n > 0)
         assert_true(isfinite(metrics_get(&m, "rmse_valid")));

@@ -221,7 +221,7 @@ static void test_binary(void **state)
 
 /* ---------------------------------------------------------------- metrics_evaluate
  * A hand-made method: prediction = oracle (synthetic) or rating (real) + a constant shift,
- * or NaN when the shift is NaN. */
+ * or NaN when the shift is NaN; pairs in no split score -1000 (NaN with a NaN shift). */
 static double g_shift;
 
 static void fake_predict(const void *model, const ds_data *d, long n, const int32_t *u,
@@ -231,7 +231,7 @@ static void fake_predict(const void *model, const ds_data *d, long n, const int3
     /* look the pair up in the test splits (tiny data) */
     const ds_split *sp[3] = { &d->test_cold, &d->test_warm, &d->valid };
     for (long k = 0; k < n; k++) {
-        out[k] = NAN;
+        out[k] = isnan(g_shift) ? NAN : -1e3;   /* pairs in no split: ranked last */
         for (int q = 0; q < 3; q++)
             for (long j = 0; j < sp[q]->n; j++)
                 if (sp[q]->user[j] == u[k] && sp[q]->item[j] == i[k])
@@ -333,23 +333,33 @@ static void test_evaluate_real(void **state)
 {
     (void)state;
     static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10",
-                                        "map_at_10" };
+                                        "map_at_10", "ndcg_at_10" };
     ds_data d;
     memset(&d, 0, sizeof d);
     d.n_users = 10;
     d.n_items = 10;
+    d.relevance_threshold = 4;
     make_split(&d.test_warm, BN, BU, BI, BR, NULL);
     metric_set m;
     metrics_init(&m);
     g_shift = -0.25;   /* pred = rating - .25: ranking by rating, relevance still rating >= 4 */
     assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
-    assert_true(has_exactly(&m, real, 5));
+    assert_true(has_exactly(&m, real, 6));
     assert_near(metrics_get(&m, "rmse"), 0.25, TOL);
     assert_near(metrics_get(&m, "mae"), 0.25, TOL);
-    /* perfect ranking, k = 10: u0 P 2/5, u1 P 0, u2 P 2/3; recall and MAP 1 */
-    assert_near(metrics_get(&m, "precision_at_10"), (0.4 + 0 + 2.0 / 3) / 3, TOL);
+    /* ranking over the 10-item catalogue, k = 10: the rated items first (by rating), the rest
+     * last; u0 and u2 have 2 relevant items each (P = 2/10), u3 one (1/10), u1 none (skipped) */
+    assert_near(metrics_get(&m, "precision_at_10"), (0.2 + 0.2 + 0.1) / 3, TOL);
     assert_near(metrics_get(&m, "recall_at_10"), 1.0, TOL);
     assert_near(metrics_get(&m, "map_at_10"), 1.0, TOL);
+    assert_near(metrics_get(&m, "ndcg_at_10"), 1.0, TOL);
+    /* a higher threshold: only rating 5 relevant */
+    d.relevance_threshold = 5;
+    metrics_init(&m);
+    assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
+    assert_near(metrics_get(&m, "recall_at_10"), 1.0, TOL);
+    assert_near(metrics_get(&m, "precision_at_10"), 0.1, TOL);   /* u0, u2, u3: one each */
+    d.relevance_threshold = 4;
 
     /* a cold_users split adds rmse_cold, mae_cold */
     const int32_t cu[] = { 9 }, ci[] = { 9 };
@@ -357,7 +367,7 @@ static void test_evaluate_real(void **state)
     make_split(&d.test_cold, 1, cu, ci, cr, NULL);
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
-    assert_int_equal(m.n, 7);
+    assert_int_equal(m.n, 8);
     assert_near(metrics_get(&m, "rmse_cold"), 0.25, TOL);
     assert_near(metrics_get(&m, "mae_cold"), 0.25, TOL);
     ds_free(&d);
