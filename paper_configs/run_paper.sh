@@ -23,9 +23,11 @@ t_all=$(date +%s)
   echo
   echo "Written by \`make paper\` ($(date -u +%Y-%m-%dT%H:%MZ), t2rec $("$T2REC" version | head -1 | cut -d' ' -f2))."
   echo "$("$T2REC" version | tail -1)."
-  echo "Slopes: least-squares fit of log(test_cold excess risk) on log(n_obs) over replicate-level"
-  echo "points, with 95% t-intervals; slope/l2 is the same for error / log^2(n_obs); theory is"
-  echo "-2 beta / (2 beta + max(d_u, d_i)). Means tables: mean ± 95% t-interval half-width."
+  echo "Slopes: each replicate's least-squares fit of log(test_cold excess risk) on log(n_obs);"
+  echo "the group's slope is the mean of the R replicate slopes with a 95% t(R-1) interval"
+  echo "(replicates are the unit); slope/l2 is the same for error / log^2(n_obs); theory is"
+  echo "-2 beta / (2 beta + max(d_u, d_i)). Groups with a cell stopped at the epoch budget are"
+  echo "budget-limited and get no slope. Means tables: mean ± 95% t-interval half-width."
 } > "$tmp"
 
 verdict_d() { # report CSV on stdin: does the twotower slope follow d?
