@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "h5out.h"
 #include "provenance.h"
+#include "store.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------- fixtures */
@@ -654,6 +655,70 @@ static void test_cli_export_merge(void **state)
     cleanup(dir);
 }
 
+/* The sweep's store (src/store.h): staged cells survive a "crash" (no flush) and are folded in
+ * by the next store_open; the results file is rewritten O(log n) times for n cells (so the cost
+ * per cell does not grow with the sweep); after the final flush the file holds every cell and
+ * no staged file is left. */
+static void test_store(void **state)
+{
+    (void)state;
+    char dir[256], path[512], err[1024];
+    assert_non_null(tu_tmpdir("h5out_store", dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/s.h5", dir);
+    const int n = 300;
+    cell_record *recs = calloc(n, sizeof *recs);
+    assert_non_null(recs);
+    make_record(&recs[0], 0, 3, "2024-01-01T00:00:01.000Z");
+    for (int k = 1; k < n; k++) {
+        assert_int_equal(record_copy(&recs[k], &recs[0]), 0);
+        snprintf(recs[k].key, sizeof recs[k].key, "%016x", 0xa0000000u + (unsigned)k);
+    }
+    /* 10 cells, then a crash: no rewrite yet (fewer than STORE_MIN_BATCH), 10 staged files */
+    store s;
+    int folded = -1;
+    assert_int_equal(store_open(&s, path, &folded, err, sizeof err), 0);
+    assert_int_equal(folded, 0);
+    assert_int_equal(store_make_staging(&s, err, sizeof err), 0);
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(store_put(&s, &recs[k], err, sizeof err), 0);
+    assert_int_equal(s.flushes, 0);
+    store_close(&s);
+    struct stat st;
+    assert_true(stat(path, &st) != 0);
+    char staging[600];
+    snprintf(staging, sizeof staging, "%s.cells", path);
+    assert_int_equal(count_entries(staging), 10);
+    /* reopen: the 10 are folded in and found through the index */
+    assert_int_equal(store_open(&s, path, &folded, err, sizeof err), 0);
+    assert_int_equal(folded, 10);
+    assert_int_equal(s.n, 10);
+    for (int k = 0; k < 10; k++)
+        assert_non_null(store_find(&s, recs[k].key));
+    assert_null(store_find(&s, recs[10].key));
+    assert_int_equal(store_make_staging(&s, err, sizeof err), 0);
+    for (int k = 10; k < n; k++)
+        assert_int_equal(store_put(&s, &recs[k], err, sizeof err), 0);
+    int during = s.flushes;
+    assert_int_equal(store_flush(&s, 0, err, sizeof err), 0);
+    /* doubling from 64: rewrites at 64, 128, 256 cells (+ the final one) */
+    printf("%d cells: %d rewrites during the sweep, %d in all\n", n, during, s.flushes);
+    assert_true(during >= 1 && during <= 3);
+    store_cleanup(&s);
+    store_close(&s);
+    assert_true(stat(staging, &st) != 0);   /* no staged file left, the folder is gone */
+    cell_record *back = NULL;
+    int nb = 0;
+    assert_int_equal(h5out_read(path, &back, &nb, err, sizeof err), 0);
+    assert_int_equal(nb, n);
+    for (int k = 0; k < n; k++)
+        assert_record_equal(&back[k], find_key(recs, n, back[k].key));
+    h5out_free_records(back, nb);
+    for (int k = 0; k < n; k++)
+        record_free(&recs[k]);
+    free(recs);
+    cleanup(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_export_csv),
         cmocka_unit_test(test_h5py_and_h5dump),
         cmocka_unit_test(test_cli_export_merge),
+        cmocka_unit_test(test_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
