@@ -21,9 +21,20 @@ static const char *type_name(const param_spec *s)
     return "?";
 }
 
-static void range(const param_spec *s, char *buf, size_t n)
+/* Markdown spells a choice list "a | b" (md_cell escapes the bars), plain text "a|b". */
+static void range(const param_spec *s, char *buf, size_t n, int md)
 {
-    if (s->type == PT_ENUM)
+    if (s->type == PT_ENUM && md) {
+        size_t at = 0;
+        for (const char *p = s->choices; *p && at + 4 < n; p++) {
+            if (*p == '|') {
+                memcpy(buf + at, " | ", 3);
+                at += 3;
+            } else
+                buf[at++] = *p;
+        }
+        buf[at] = 0;
+    } else if (s->type == PT_ENUM)
         snprintf(buf, n, "%s", s->choices);
     else if (s->type == PT_STRING)
         snprintf(buf, n, "-");
@@ -48,6 +59,13 @@ static void condition_note(const param_condition *c, const char *key, char *buf,
         }
 }
 
+/* One Markdown table cell's text, every '|' escaped as "\\|" so it cannot split the cell. */
+static void md_cell(const char *t)
+{
+    for (const char *p = t; *p; p++)
+        fputs(*p == '|' ? "\\|" : (char[2]){*p, 0}, stdout);
+}
+
 static void table(const char *title, const param_spec *t, const param_condition *cond, int md)
 {
     if (md) {
@@ -56,15 +74,23 @@ static void table(const char *title, const param_spec *t, const param_condition 
         printf("\n[%s]\n", title);
     for (const param_spec *s = t; s && s->name; s++) {
         char r[256], note[128], def[64];
-        range(s, r, sizeof r);
+        range(s, r, sizeof r, md);
         if (!s->def || param_canonical(s, s->def, def, sizeof def) != 0)
             snprintf(def, sizeof def, "%s", s->def ? s->def : "");
         condition_note(cond, s->name, note, sizeof note);
         if (md) {
-            printf("| `%s` | %s | %s | ", s->name, type_name(s), s->def ? def : "(required or computed)");
-            for (const char *p = r; *p; p++)
-                fputs(*p == '|' ? " \\| " : (char[2]){*p, 0}, stdout);
-            printf(" | %s%s |\n", s->help ? s->help : "", note);
+            fputs("| `", stdout);
+            md_cell(s->name);
+            fputs("` | ", stdout);
+            md_cell(type_name(s));
+            fputs(" | ", stdout);
+            md_cell(s->def ? def : "(required or computed)");
+            fputs(" | ", stdout);
+            md_cell(r);
+            fputs(" | ", stdout);
+            md_cell(s->help ? s->help : "");
+            md_cell(note);
+            fputs(" |\n", stdout);
         } else
             printf("  %-20s %-18s default %-12s range %-28s %s%s\n", s->name, type_name(s),
                    s->def ? def : "-", r, s->help ? s->help : "", note);
