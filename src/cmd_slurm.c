@@ -1,6 +1,7 @@
 /* cmd_slurm.c — `t2rec slurm CONFIG --tasks N [--submit]`: write a Slurm array job (one shard
- * per task) and a merge job that depends on it (afterok), from the templates in
- * experiments/slurm/, and optionally submit both with sbatch. */
+ * per task) and a merge job that runs after it whatever its tasks' fate (afterany) and names the
+ * missing shards, from the templates in experiments/slurm/ (user set-up lines from --setup FILE
+ * pasted in), and optionally submit both with sbatch. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,10 +17,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: t2rec slurm CONFIG --tasks N [--submit] [options]\n\n"
-        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard auto`, i.e.\n"
-        "shard I/N from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, into\n"
-        "OUT.shard-I-of-N.h5) and a merge job that starts after every task succeeded\n"
-        "(--dependency=afterok) and merges the shards into OUT (the config's output).\n\n"
+        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard I/N` into\n"
+        "OUT.shard-I-of-N.h5; the shards are balanced by expected cost) and a merge job that\n"
+        "starts once every task has ended, succeeded or not (--dependency=afterany). The merge job\n"
+        "merges the shard files that exist into OUT (the config's output), names every shard that\n"
+        "is missing or whose task failed, and then exits 1; 3 when all shards are there but some\n"
+        "cells failed; 0 when all is well. Details: docs/slurm.md.\n\n"
         "  --tasks N            number of array tasks (shards), required\n"
         "  --submit             submit both with sbatch (array first, then the merge job)\n"
         "  --partition P        #SBATCH --partition\n"
@@ -30,8 +33,13 @@ static void usage(FILE *f)
         "  --cpus-per-task C    cores per task, used as BLAS threads (default 1)\n"
         "  --max-parallel K     at most K tasks at once (--array=0-(N-1)%%K)\n"
         "  --sbatch-arg ARG     any further #SBATCH line, e.g. --sbatch-arg=--constraint=avx512\n"
-        "                       (repeatable)\n"
-        "  --dir DIR            where the scripts and logs go (default results/NAME.slurm)\n"
+        "                       (repeatable); partition, account, qos and these apply to the\n"
+        "                       merge job too\n"
+        "  --setup FILE         shell lines pasted into both scripts before t2rec runs, e.g.\n"
+        "                       `module load hdf5 openblas`, `source ~/venv/bin/activate`,\n"
+        "                       `spack load hdf5`; a failing line fails the task (set -e)\n"
+        "  --dir DIR            where the scripts, logs and task status files go (default: OUT\n"
+        "                       without .h5, plus .slurm: results/x.slurm for results/x.h5)\n"
         "  --templates DIR      template folder (default: $T2REC_SLURM_TEMPLATES, else the\n"
         "                       experiments/slurm of the source tree t2rec was built from, else\n"
         "                       PREFIX/share/t2rec/slurm of `make install`)\n"
@@ -63,7 +71,8 @@ typedef struct {
     const char *value;
 } subst;
 
-/* Replace every @NAME@ of the template; unknown placeholders are an error. */
+/* Replace every @NAME@ of the template outside comment lines; unknown placeholders are an
+ * error. Substituted values are not scanned again. */
 static char *fill(const char *tpl, const subst *subs, int nsubs, char *err, size_t errlen)
 {
     size_t cap = strlen(tpl) * 2 + 4096, len = 0;
@@ -72,6 +81,24 @@ static char *fill(const char *tpl, const subst *subs, int nsubs, char *err, size
         return NULL;
     for (const char *p = tpl; *p;) {
         const char *end;
+        /* a comment line (not #SBATCH, not #!) is copied as it is: it may name placeholders */
+        if ((p == tpl || p[-1] == '\n') && p[0] == '#' && p[1] != '!' && strncmp(p, "#SBATCH", 7)) {
+            const char *nl = strchr(p, '\n');
+            size_t l = nl ? (size_t)(nl - p) + 1 : strlen(p);
+            while (len + l + 1 > cap) {
+                cap *= 2;
+                char *q = realloc(out, cap);
+                if (!q) {
+                    free(out);
+                    return NULL;
+                }
+                out = q;
+            }
+            memcpy(out + len, p, l);
+            len += l;
+            p += l;
+            continue;
+        }
         if (*p == '@' && (end = strchr(p + 1, '@')) && end - p > 1 && end - p < 40) {
             int found = 0;
             for (int k = 0; k < nsubs; k++)
@@ -207,7 +234,7 @@ static int submit(const char *script, const char *dep, char *jobid, size_t n)
 {
     char cmd[PATH_MAX * 2];
     if (dep)
-        snprintf(cmd, sizeof cmd, "sbatch --parsable --dependency=afterok:%s '%s'", dep, script);
+        snprintf(cmd, sizeof cmd, "sbatch --parsable --dependency=afterany:%s '%s'", dep, script);
     else
         snprintf(cmd, sizeof cmd, "sbatch --parsable '%s'", script);
     FILE *p = popen(cmd, "r");
@@ -228,6 +255,7 @@ int cmd_slurm(int argc, char **argv)
 {
     const char *config = NULL, *partition = NULL, *account = NULL, *qos = NULL, *dir = NULL;
     const char *time_ = "04:00:00", *mem = "4G", *templates = NULL, *out_opt = NULL;
+    const char *setup_path = NULL;
     int tasks = 0, cpus = 1, max_par = 0, do_submit = 0;
     char extra[4096] = "";
     for (int k = 1; k < argc; k++) {
@@ -260,6 +288,8 @@ int cmd_slurm(int argc, char **argv)
             sv = &dir;
         else if (!strcmp(a, "--templates"))
             sv = &templates;
+        else if (!strcmp(a, "--setup"))
+            sv = &setup_path;
         else if (!strcmp(a, "-o"))
             sv = &out_opt;
         else if (!strcmp(a, "--tasks"))
@@ -301,6 +331,29 @@ int cmd_slurm(int argc, char **argv)
     if (!config || tasks < 1) {
         fprintf(stderr, "t2rec slurm: need CONFIG and --tasks N (t2rec slurm --help)\n");
         return 2;
+    }
+    /* --setup FILE: its lines go verbatim into both scripts (at most 64 KiB) */
+    static char setup[65536];
+    snprintf(setup, sizeof setup, "# (no set-up lines: t2rec slurm --setup FILE)");
+    if (setup_path) {
+        char *text = read_file(setup_path);
+        if (!text) {
+            fprintf(stderr, "t2rec slurm: --setup %s: %s\n", setup_path,
+                    errno ? strerror(errno) : "cannot read it");
+            return 2;
+        }
+        size_t sl = strlen(text);
+        while (sl && (text[sl - 1] == '\n' || text[sl - 1] == '\r'))
+            text[--sl] = 0;
+        if (sl >= sizeof setup) {
+            fprintf(stderr, "t2rec slurm: --setup %s: longer than %zu bytes\n", setup_path,
+                    sizeof setup - 1);
+            free(text);
+            return 2;
+        }
+        if (sl)
+            memcpy(setup, text, sl + 1);
+        free(text);
     }
     const char *named[3][2] = {{"partition", partition}, {"account", account}, {"qos", qos}};
     for (int k = 0; k < 3; k++)
@@ -393,7 +446,7 @@ int cmd_slurm(int argc, char **argv)
         {"LOGDIR", sdir_abs}, {"CPUS", s_cpus}, {"TIME", time_}, {"MEM", mem},
         {"EXTRA_SBATCH", extra[0] ? extra : "# (no further #SBATCH options)"}, {"T2REC", q_exe},
         {"CONFIG", q_cfg}, {"TASKS", s_tasks}, {"OUT_STEM", q_stem}, {"OUT", q_out},
-        {"SHARDS", shards}, {"MERGE_TIME", "00:30:00"}, {"MERGE_MEM", "2G"},
+        {"SHARDS", shards}, {"MERGE_TIME", "00:30:00"}, {"MERGE_MEM", "2G"}, {"SETUP", setup},
     };
     int rc = 0;
     const char *names[2] = {"array.sbatch", "merge.sbatch"};
@@ -426,6 +479,12 @@ int cmd_slurm(int argc, char **argv)
         printf("array job: %s (%d tasks, %d cells)\nmerge job: %s\n", paths[0], tasks, ncells, paths[1]);
         if (do_submit) {
             char id1[128], id2[128];
+            /* the status files of an earlier submission would hide a task that never starts */
+            for (int t = 0; t < tasks; t++) {
+                char sf[PATH_MAX + 64];
+                snprintf(sf, sizeof sf, "%.4000s/shard-%d-of-%d.status", sdir_abs, t, tasks);
+                unlink(sf);
+            }
             if (submit(paths[0], NULL, id1, sizeof id1) != 0) {
                 fprintf(stderr, "t2rec slurm: sbatch failed for %s\n", paths[0]);
                 rc = 1;
@@ -434,7 +493,7 @@ int cmd_slurm(int argc, char **argv)
                         paths[1], id1);
                 rc = 1;
             } else {
-                printf("submitted array job %s and merge job %s (afterok:%s)\n", id1, id2, id1);
+                printf("submitted array job %s and merge job %s (afterany:%s)\n", id1, id2, id1);
             }
         }
     }
