@@ -121,6 +121,52 @@ static void seterr(char *err, size_t errlen, const char *path, int line, const c
     va_end(ap);
 }
 
+/* The errors of one load, so a file's mistakes come together (syntax, unknown and duplicate
+ * keys, bad values): up to CFG_MAX_ERRORS kept, shown in line order, the rest counted. */
+typedef struct {
+    int n, total;
+    int line[CFG_MAX_ERRORS];
+    char msg[CFG_MAX_ERRORS][512];
+} errlist;
+
+static void errlist_add(errlist *l, int line, const char *msg)
+{
+    l->total++;
+    if (l->n >= CFG_MAX_ERRORS)
+        return;
+    int at = l->n++;
+    while (at > 0 && l->line[at - 1] > line) { /* stable insertion by line */
+        l->line[at] = l->line[at - 1];
+        memcpy(l->msg[at], l->msg[at - 1], sizeof l->msg[at]);
+        at--;
+    }
+    l->line[at] = line;
+    snprintf(l->msg[at], sizeof l->msg[at], "%s", msg);
+}
+
+/* The kept errors one per line into err; a message that does not fit is left out and counted
+ * with the others in a last "(N more errors)" line. */
+static void errlist_text(const errlist *l, char *err, size_t errlen)
+{
+    if (!err || !errlen)
+        return;
+    err[0] = '\0';
+    size_t at = 0;
+    int shown = 0;
+    for (int k = 0; k < l->n; k++) {
+        size_t m = strlen(l->msg[k]);
+        if (at + m + 1 + 48 >= errlen && k > 0)
+            break;
+        at += (size_t)snprintf(err + at, errlen - at, "%s%s", k ? "\n" : "", l->msg[k]);
+        if (at >= errlen)
+            at = errlen - 1;
+        shown++;
+    }
+    if (l->total > shown)
+        snprintf(err + at, errlen - at, "\n(%d more error%s in this file not shown)",
+                 l->total - shown, l->total - shown == 1 ? "" : "s");
+}
+
 static int find_section(const cfg *c, const char *name)
 {
     for (int k = 0; k < c->nsec; k++)
@@ -165,10 +211,10 @@ typedef struct {
     const char *buf;
     size_t len, pos;
     int lineno;
-    int cur_sec;                /* section of the current line, -1 before any header */
-    int failed, fail_line;
-    char *err;
-    size_t errlen;
+    int cur_sec;                /* section of the current line, -1 before any header, -2 in a
+                                   refused section (its keys are skipped) */
+    int stop;                   /* binary garbage or out of memory: read no further */
+    errlist *errs;
 } reader_state;
 
 /* Length of a valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
@@ -184,14 +230,13 @@ static int utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Record an error of the current line (reading goes on); returns 0. */
 static int rfail(reader_state *st, const char *section, const char *key, const char *fmt,
                  const char *arg)
 {
-    if (!st->failed) {
-        seterr(st->err, st->errlen, st->c->path, st->lineno, section, key, fmt, arg);
-        st->failed = 1;
-        st->fail_line = st->lineno;
-    }
+    char msg[512];
+    seterr(msg, sizeof msg, st->c->path, st->lineno, section, key, fmt, arg);
+    errlist_add(st->errs, st->lineno, msg);
     return 0;
 }
 
@@ -269,7 +314,7 @@ static int open_section(reader_state *st, const char *name)
     }
     cfg_section *ns = realloc(c->sec, (size_t)(c->nsec + 1) * sizeof *ns);
     if (!ns)
-        return rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
     c->sec = ns;
     cfg_section *s = &c->sec[c->nsec];
     memset(s, 0, sizeof *s);
@@ -278,7 +323,7 @@ static int open_section(reader_state *st, const char *name)
     s->kind = kind;
     s->method = m;
     if (!s->name)
-        return rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
     st->cur_sec = c->nsec++;
     return 1;
 }
@@ -287,7 +332,7 @@ static int open_section(reader_state *st, const char *name)
 static char *reader(char *str, int num, void *stream)
 {
     reader_state *st = stream;
-    if (st->failed || st->pos >= st->len)
+    if (st->stop || st->pos >= st->len)
         return NULL;
     const char *line = st->buf + st->pos;
     size_t rest = st->len - st->pos;
@@ -303,16 +348,19 @@ static char *reader(char *str, int num, void *stream)
         char what[64];
         if (ch == 0) {
             rfail(st, NULL, NULL, "%s", "NUL byte in the file (a binary file, not an INI config?)");
+            st->stop = 1;
             return NULL;
         }
         if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
             snprintf(what, sizeof what, "control character 0x%02x", ch);
             rfail(st, NULL, NULL, "%s (a binary file, not an INI config?)", what);
+            st->stop = 1;
             return NULL;
         }
         int l = utf8_len((const unsigned char *)line + k, n - k);
         if (!l) {
             rfail(st, NULL, NULL, "%s", "invalid UTF-8 (a binary file, not an INI config?)");
+            st->stop = 1;
             return NULL;
         }
         k += (size_t)l;
@@ -322,7 +370,8 @@ static char *reader(char *str, int num, void *stream)
         snprintf(msg, sizeof msg, "line too long (%zu characters, the limit is %d)", n,
                  CFG_MAX_LINE < num - 1 ? CFG_MAX_LINE : num - 1);
         rfail(st, NULL, NULL, "%s", msg);
-        return NULL;
+        str[0] = '\0'; /* the line is skipped, reading goes on */
+        return str;
     }
     char tmp[CFG_MAX_LINE + 1];
     memcpy(tmp, line, n);
@@ -336,23 +385,27 @@ static char *reader(char *str, int num, void *stream)
     char *t = trim(tmp);
     if (*t == '[') {
         char *close = strchr(t, ']');
-        if (!close) {
-            rfail(st, NULL, NULL, "section header '%s' has no closing ']'", t);
-            return NULL;
-        }
-        if (*trim(close + 1)) {
-            rfail(st, NULL, NULL, "unexpected text after the section header: '%s'", t);
-            return NULL;
-        }
+        /* a refused header: the keys up to the next header are skipped, not blamed */
+        str[0] = '\0';
+        st->cur_sec = -2;
+        if (!close)
+            return rfail(st, NULL, NULL, "section header '%s' has no closing ']'", t), str;
+        if (*trim(close + 1))
+            return rfail(st, NULL, NULL, "unexpected text after the section header: '%s'", t), str;
         *close = '\0';
         char *name = trim(t + 1);
-        if (!*name) {
-            rfail(st, NULL, NULL, "%s", "empty section name '[]'");
-            return NULL;
-        }
+        if (!*name)
+            return rfail(st, NULL, NULL, "%s", "empty section name '[]'"), str;
         if (!open_section(st, name))
-            return NULL;
+            return str;
         snprintf(str, (size_t)num, "[%s]", name);
+        return str;
+    }
+    if (*t && !strpbrk(t, "=:")) {
+        char text[64];
+        snprintf(text, sizeof text, "%.60s", t);
+        rfail(st, NULL, NULL, "expected '[section]' or 'key = value', got '%s'", text);
+        str[0] = '\0';
         return str;
     }
     snprintf(str, (size_t)num, "%s", t);
@@ -364,23 +417,25 @@ static int handler(void *user, const char *section, const char *name, const char
     (void)section;   /* inih truncates long section names: we track our own */
     reader_state *st = user;
     cfg *c = st->c;
-    if (st->failed)
+    if (st->stop)
         return 0;
+    if (st->cur_sec == -2)
+        return 1; /* in a refused section, already reported */
     if (st->cur_sec < 0)
         return rfail(st, NULL, name, "%s", "key outside any section (start with [experiment], "
-                     "[data], [zip] or [method.NAME])");
+                     "[data], [zip] or [method.NAME])") + 1;
     const char *sname = c->sec[st->cur_sec].name;
     if (!name || !*name)
-        return rfail(st, sname, NULL, "%s", "missing key name before '='");
+        return rfail(st, sname, NULL, "%s", "missing key name before '='") + 1;
     int old = find_entry(c, st->cur_sec, name);
     if (old >= 0) {
         char msg[64];
         snprintf(msg, sizeof msg, "duplicate key (first set at line %d)", c->ent[old].line);
-        return rfail(st, sname, name, "%s", msg);
+        return rfail(st, sname, name, "%s", msg) + 1;
     }
     cfg_entry *ne = realloc(c->ent, (size_t)(c->nent + 1) * sizeof *ne);
     if (!ne)
-        return rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
     c->ent = ne;
     cfg_entry *e = &c->ent[c->nent];
     memset(e, 0, sizeof *e);
@@ -391,7 +446,7 @@ static int handler(void *user, const char *section, const char *name, const char
     e->group = -1;
     c->nent++;
     if (!e->key || !e->raw)
-        return rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
     return 1;
 }
 
@@ -1172,11 +1227,14 @@ int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
     size_t len = 0;
     if (read_file(path, &buf, &len, err, errlen) != 0)
         goto fail;
-    reader_state st = {.c = c, .buf = buf, .len = len, .cur_sec = -1, .err = err, .errlen = errlen};
+    errlist *errs = calloc(1, sizeof *errs);
+    if (!errs)
+        goto oom;
+    reader_state st = {.c = c, .buf = buf, .len = len, .cur_sec = -1, .errs = errs};
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         st.pos = 3;
     int rc = ini_parse_stream(reader, &st, handler, &st);
-    if (rc != 0 && (!st.failed || (rc > 0 && rc < st.fail_line))) {
+    if (rc != 0 && !errs->total) {
         /* a syntax error inih found itself: a line with neither [section] nor key = value */
         if (rc > 0) {
             const char *p;
@@ -1191,21 +1249,31 @@ int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
         } else {
             seterr(err, errlen, path, 0, NULL, NULL, "cannot parse (inih error %d)", rc);
         }
+        free(errs);
         goto fail;
     }
-    if (st.failed)
-        goto fail;
-    /* [data] source first: the accepted keys depend on it */
+    /* [data] source first: the accepted keys depend on it (a bad source: the other [data]
+     * keys are not checked against a guessed source) */
     int dsec = find_section(c, "data");
-    int se = dsec >= 0 ? find_entry(c, dsec, "source") : -1;
+    int se = dsec >= 0 ? find_entry(c, dsec, "source") : -1, bad_source = 0;
+    char one[512];
     if (se >= 0) {
-        if (check_entry(c, &c->ent[se], err, errlen) != 0)
-            goto fail;
-        snprintf(c->source, sizeof c->source, "%s", c->ent[se].v[0]);
+        if (check_entry(c, &c->ent[se], one, sizeof one) != 0) {
+            errlist_add(errs, c->ent[se].line, one);
+            bad_source = 1;
+        } else
+            snprintf(c->source, sizeof c->source, "%s", c->ent[se].v[0]);
     }
     for (int k = 0; k < c->nent; k++)
-        if (k != se && check_entry(c, &c->ent[k], err, errlen) != 0)
-            goto fail;
+        if (k != se && !(bad_source && c->ent[k].sec == dsec) &&
+            check_entry(c, &c->ent[k], one, sizeof one) != 0)
+            errlist_add(errs, c->ent[k].line, one);
+    if (errs->total) {
+        errlist_text(errs, err, errlen);
+        free(errs);
+        goto fail;
+    }
+    free(errs);
     /* [experiment]: typed reads, defaults from cfg_experiment_keys */
     int esec = find_section(c, "experiment");
     kvset ekv;

@@ -20,6 +20,10 @@
  * n_obs sweep shares the truth), train_seed = hash(master seed, cell key).
  *
  * Errors have the form "FILE:LINE: [section] key: message" (LINE 0 when no line applies).
+ * cfg_load reports the errors of reading and checking each key (syntax, unknown or duplicate
+ * keys, bad values) all together, one per line in line order, up to CFG_MAX_ERRORS (then a
+ * count of the rest); the checks across keys (zip, conditions, memory) run only on a file
+ * without such errors and report the first one.
  * Inline comments start with ';' or '#' at the start of a line or after whitespace.
  * Lines are limited to CFG_MAX_LINE characters (the limit of Debian's libinih).
  */
@@ -32,6 +36,7 @@
 #include "synth.h"
 
 #define CFG_MAX_LINE 199
+#define CFG_MAX_ERRORS 20
 
 typedef struct cfg cfg;
 

@@ -621,6 +621,63 @@ static void check_error(const char *path, int line, const char *w1, const char *
     assert_true(ok);
 }
 
+/* A file's mistakes come in one report: every syntax error, unknown or duplicate key and bad
+ * value, one "FILE:LINE: [section] key: message" line each, in line order; the keys of a refused
+ * section are not blamed; past CFG_MAX_ERRORS the rest are counted. */
+static void test_all_errors_at_once(void **state)
+{
+    (void)state;
+    const char *p = write_cfg("many.ini", "[experiment]\nsede = 1\n[data]\nn_obss = 10\nnoise = -1\n"
+                              "garbage\n[dat]\nfoo = 1\n[method.baseline]\nepochs = 0\n"
+                              "epochs = 2\n");
+    cfg *c = NULL;
+    char err[4096] = "";
+    assert_int_equal(cfg_load(p, &c, err, sizeof err), -1);
+    assert_null(c);
+    const char *want[] = {":2: [experiment] sede: unknown key", ":4: [data] n_obss: unknown key",
+                          ":5: [data] noise: ", ":6: expected '[section]' or 'key = value'",
+                          ":7: [dat]: unknown section", ":10: [method.baseline] epochs: ",
+                          ":11: [method.baseline] epochs: duplicate key", NULL};
+    const char *at = err;
+    int nl = 0;
+    for (const char *q = err; *q; q++)
+        nl += *q == '\n';
+    if (nl != 6)
+        print_error("want 7 lines, got:\n%s\n", err);
+    assert_int_equal(nl, 6);
+    for (int k = 0; want[k]; k++) {
+        char line[800];
+        snprintf(line, sizeof line, "%s%s", p, want[k]);
+        const char *hit = strstr(at, line);
+        if (!hit)
+            print_error("missing or out of order: '%s' in\n%s\n", line, err);
+        assert_non_null(hit);
+        assert_true(hit == err || hit[-1] == '\n'); /* each error starts its own line */
+        at = hit + 1;
+    }
+    assert_null(strstr(err, "foo")); /* the key of the refused [dat] section is not blamed */
+
+    /* 25 unknown keys: 20 shown, then a count of the other 5 */
+    char text[2048] = "[data]\n";
+    for (int k = 0; k < 25; k++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "zz%d = 1\n", k);
+    p = write_cfg("many25.ini", text);
+    assert_int_equal(cfg_load(p, &c, err, sizeof err), -1);
+    nl = 0;
+    for (const char *q = err; *q; q++)
+        nl += *q == '\n';
+    assert_int_equal(nl, CFG_MAX_ERRORS);
+    assert_non_null(strstr(err, "(5 more errors in this file not shown)"));
+    assert_non_null(strstr(err, "zz19: unknown key"));
+    assert_null(strstr(err, "zz20: unknown key"));
+
+    /* a small buffer: whole messages only, the rest counted */
+    char small[300];
+    assert_int_equal(cfg_load(p, &c, small, sizeof small), -1);
+    assert_true(strlen(small) < sizeof small);
+    assert_non_null(strstr(small, "more errors in this file not shown)"));
+}
+
 /* kv_set_pair: "key=value" strings as bench drivers and tests pass them. */
 static void test_kv_set_pair(void **state)
 {
@@ -768,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_comments),
         cmocka_unit_test(test_kv_set_pair),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_all_errors_at_once),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_conditions_and_methods),
     };
