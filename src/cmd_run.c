@@ -20,6 +20,9 @@ static void usage(FILE *f)
         "                    SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT (what `t2rec slurm`\n"
         "                    writes). Without --shard a run never shards itself, in Slurm or not.\n"
         "                    A sharded run prints 'shard I/N: k of M cells'.\n"
+        "  --balance         with --shard: deal the cells to shards by expected cost (n_obs times\n"
+        "                    a method factor, longest first) instead of index %% N, as the tasks\n"
+        "                    of `t2rec slurm` do; every cell is still in exactly one shard\n"
         "  --force           rerun cells that already have a record\n"
         "  --retry-failed    rerun cells whose record says failed (ok cells are kept)\n"
         "  --threads T       BLAS threads per worker (default: $OPENBLAS_NUM_THREADS, else\n"
@@ -131,6 +134,8 @@ int cmd_run(int argc, char **argv)
                 return 2;
             }
             o.threads = (int)t;
+        } else if (!strcmp(a, "--balance")) {
+            o.balance = 1;
         } else if (!strcmp(a, "--force")) {
             o.force = 1;
         } else if (!strcmp(a, "--retry-failed")) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "config.h"
+#include "shard.h"
 #include "sweep.h"
 
 static void usage(FILE *f)
@@ -230,6 +231,35 @@ static int find_templates(const char *given, char *dir, size_t n)
     return -1;
 }
 
+/* The heaviest shard's expected cost over the mean shard cost, for the balanced assignment the
+ * tasks use (run --balance) and for index % N. 0, or -1 out of memory. */
+static int balance_report(const cfg_cell *cells, int ncells, int tasks, double *bal, double *mod)
+{
+    int *owner = malloc((size_t)(ncells > 0 ? ncells : 1) * sizeof *owner);
+    double *lb = calloc((size_t)tasks, sizeof *lb), *lm = calloc((size_t)tasks, sizeof *lm);
+    int rc = -1;
+    if (owner && lb && lm && shard_assign(cells, ncells, tasks, owner) == 0) {
+        double total = 0, mb = 0, mm = 0;
+        for (int k = 0; k < ncells; k++) {
+            double w = shard_cell_cost(&cells[k]);
+            lb[owner[k]] += w;
+            lm[k % tasks] += w;
+            total += w;
+        }
+        for (int t = 0; t < tasks; t++) {
+            mb = lb[t] > mb ? lb[t] : mb;
+            mm = lm[t] > mm ? lm[t] : mm;
+        }
+        *bal = total > 0 ? mb / (total / tasks) : 1;
+        *mod = total > 0 ? mm / (total / tasks) : 1;
+        rc = 0;
+    }
+    free(owner);
+    free(lb);
+    free(lm);
+    return rc;
+}
+
 static int submit(const char *script, const char *dep, char *jobid, size_t n)
 {
     char cmd[PATH_MAX * 2];
@@ -378,11 +408,19 @@ int cmd_slurm(int argc, char **argv)
         cfg_free(c);
         return 2;
     }
-    cfg_cells_free(cells, ncells);
     if (tasks > ncells) {
         fprintf(stderr, "t2rec slurm: note: %d tasks for %d cells; using %d tasks\n", tasks, ncells, ncells);
         tasks = ncells;
     }
+    /* expected cost of the heaviest shard over the mean, balanced and by index % N */
+    double imb_bal = 0, imb_mod = 0;
+    if (balance_report(cells, ncells, tasks, &imb_bal, &imb_mod) != 0) {
+        fprintf(stderr, "t2rec slurm: out of memory\n");
+        cfg_cells_free(cells, ncells);
+        cfg_free(c);
+        return 1;
+    }
+    cfg_cells_free(cells, ncells);
     char cwd[PATH_MAX], exe[PATH_MAX], cfg_abs[PATH_MAX], out[PATH_MAX], stem[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd) || !realpath(config, cfg_abs)) {
         fprintf(stderr, "t2rec slurm: %s: %s\n", config, strerror(errno));
@@ -477,6 +515,8 @@ int cmd_slurm(int argc, char **argv)
     free(shards);
     if (rc == 0) {
         printf("array job: %s (%d tasks, %d cells)\nmerge job: %s\n", paths[0], tasks, ncells, paths[1]);
+        printf("expected cost of the heaviest task over the mean: %.2f (cells dealt by cost; "
+               "index %% %d would give %.2f)\n", imb_bal, tasks, imb_mod);
         if (do_submit) {
             char id1[128], id2[128];
             /* the status files of an earlier submission would hide a task that never starts */

@@ -1,5 +1,6 @@
 /* sweep.c — the sweep driver (see sweep.h). */
 #include "sweep.h"
+#include "shard.h"
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -654,9 +655,18 @@ int sweep_run(const sweep_opts *o)
         rc = SWEEP_RUNTIME;
         goto done;
     }
-    for (int k = 0; k < ncells; k++)
-        if (o->shard_n <= 1 || k % o->shard_n == o->shard_i)
-            sel[nsel++] = k;
+    if (o->balance && o->shard_n > 1) {   /* todo is free until the selection is made */
+        if (shard_assign(cells, ncells, o->shard_n, todo) != 0) {
+            rc = SWEEP_RUNTIME;
+            goto done;
+        }
+        for (int k = 0; k < ncells; k++)
+            if (todo[k] == o->shard_i)
+                sel[nsel++] = k;
+    } else
+        for (int k = 0; k < ncells; k++)
+            if (o->shard_n <= 1 || k % o->shard_n == o->shard_i)
+                sel[nsel++] = k;
 
     if (!o->dry_run) {
         if (check_output_dir(out) != 0) {

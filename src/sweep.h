@@ -17,6 +17,8 @@ typedef struct {
     const char *output;        /* NULL: [experiment] output (or its shard name) */
     int jobs;                  /* worker processes (-j), >= 1 */
     int shard_i, shard_n;      /* run cells with index % shard_n == shard_i; 0/1 = all */
+    int balance;               /* with shard_n > 1: shard_i's cells of shard_assign (src/shard.h,
+                                  balanced by expected cost) instead of index % shard_n */
     int force;                 /* rerun cells that already have a record */
     int retry_failed;          /* rerun cells whose record says failed */
     int dry_run;               /* list the cells, run nothing */
