@@ -452,11 +452,131 @@ static int handler(void *user, const char *section, const char *name, const char
 
 /* ---------- validation ---------- */
 
-/* Split e->raw into validated, normalised values. list = 0: a single value. */
+/* A number as written in a config list: a decimal number or BASE^EXP (2^10 = 1024, integer
+ * exponent). 0 ok, -1 otherwise. */
+static int range_number(const char *t, double *x)
+{
+    char *end;
+    errno = 0;
+    double b = strtod(t, &end);
+    if (end == t || errno || !isfinite(b))
+        return -1;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end == '^') {
+        char *e2;
+        long ex = strtol(end + 1, &e2, 10);
+        if (e2 == end + 1 || ex < -64 || ex > 64)
+            return -1;
+        b = pow(b, (double)ex);
+        end = e2;
+        while (*end == ' ' || *end == '\t')
+            end++;
+    }
+    if (*end || !isfinite(b))
+        return -1;
+    *x = b;
+    return 0;
+}
+
+/* The values of a range item "A .. B" (doubling), "A .. B x F" (times F > 1) or "A .. B + S"
+ * (plus S > 0), A <= B, each of A, B, F, S a number or BASE^EXP; B must be one of the values.
+ * Returns the count (at most max) written to vals, or -1 with a message. */
+static int expand_range(const char *item, double *vals, int max, char *msg, size_t msglen)
+{
+    char t[256];
+    snprintf(t, sizeof t, "%s", item);
+    char *dots = strstr(t, "..");
+    *dots = '\0';
+    char *rest = dots + 2, *step = NULL;
+    for (char *q = rest + 1; *q && !step; q++) /* the step: 'x' or '+' after a blank */
+        if ((*q == 'x' || *q == '+') && (q[-1] == ' ' || q[-1] == '\t'))
+            step = q;
+    char op = step ? *step : 'x';
+    if (step)
+        *step++ = '\0';
+    double a, b, f = 2;
+    if (range_number(trim(t), &a) != 0 || range_number(trim(rest), &b) != 0 ||
+        (step && range_number(trim(step), &f) != 0)) {
+        snprintf(msg, msglen, "range '%s': write A .. B (doubling), A .. B x F or A .. B + S, "
+                 "with numbers or powers such as 2^10", item);
+        return -1;
+    }
+    if (a > b) {
+        snprintf(msg, msglen, "range '%s': the start is above the end", item);
+        return -1;
+    }
+    if ((op == 'x' && (f <= 1 || a <= 0)) || (op == '+' && f <= 0)) {
+        snprintf(msg, msglen, "range '%s': %s", item, op == '+' ? "the step S of '+ S' must be "
+                 "above 0" : a <= 0 ? "a geometric range starts above 0" : "the factor F of "
+                 "'x F' must be above 1");
+        return -1;
+    }
+    int n = 0;
+    double tol = 1e-9 * fabs(b) + 1e-12;
+    for (int k = 0;; k++) {
+        double v = op == 'x' ? a * pow(f, k) : a + f * k;
+        if (v > b + tol)
+            break;
+        if (n == max) {
+            snprintf(msg, msglen, "range '%s': more than %d values", item, max);
+            return -1;
+        }
+        vals[n++] = v;
+    }
+    if (fabs(vals[n - 1] - b) > tol) {
+        snprintf(msg, msglen, "range '%s': the end %.15g is not one of its values (the last "
+                 "is %.15g)", item, b, vals[n - 1]);
+        return -1;
+    }
+    vals[n - 1] = b;
+    return n;
+}
+
+/* Append one checked, canonical value to e->v (cap grows as needed); what names the value in
+ * messages ("element 2 of the list: ", "range '1 .. 8': ", or ""). */
+static int add_value(cfg *c, cfg_entry *e, const param_spec *s, const char *item, int *cap,
+                     const char *what, char *err, size_t errlen)
+{
+    const char *sname = c->sec[e->sec].name;
+    char msg[256], norm[256];
+    if (param_check_value(s, item, msg, sizeof msg) != 0) {
+        seterr(err, errlen, c->path, e->line, sname, e->key, "%s%s", what, msg);
+        return -1;
+    }
+    if (param_canonical(s, item, norm, sizeof norm) != 0) {
+        seterr(err, errlen, c->path, e->line, sname, e->key, "value too long");
+        return -1;
+    }
+    for (int j = 0; j < e->nv; j++)
+        if (strcmp(e->v[j], norm) == 0) {
+            seterr(err, errlen, c->path, e->line, sname, e->key,
+                   "value '%s' appears twice in the list", item);
+            return -1;
+        }
+    if (e->nv == *cap) {
+        char **nv = realloc(e->v, (size_t)(2 * *cap) * sizeof *nv);
+        if (!nv) {
+            seterr(err, errlen, c->path, e->line, NULL, NULL, "out of memory");
+            return -1;
+        }
+        e->v = nv;
+        *cap *= 2;
+    }
+    if (!(e->v[e->nv++] = xstrdup(norm))) {
+        seterr(err, errlen, c->path, e->line, NULL, NULL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Split e->raw into validated, normalised values. list = 0: a single value. In a list of a
+ * numeric key an element may be a range (expand_range) and a number may be written BASE^EXP. */
 static int parse_values(cfg *c, cfg_entry *e, const param_spec *s, int list, char *err,
                         size_t errlen)
 {
     const char *sname = c->sec[e->sec].name;
+    int numeric = s->type == PT_INT || s->type == PT_REAL || s->type == PT_INT_OR_THEORY;
     char *copy = xstrdup(e->raw);
     if (!copy) {
         seterr(err, errlen, c->path, e->line, NULL, NULL, "out of memory");
@@ -474,47 +594,54 @@ static int parse_values(cfg *c, cfg_entry *e, const param_spec *s, int list, cha
                e->raw);
         goto out;
     }
-    int cap = 1;
+    int items = 1;
     if (list)
         for (const char *p = copy; *p; p++)
-            cap += *p == ',';
+            items += *p == ',';
+    int cap = items;
     e->v = calloc((size_t)cap, sizeof *e->v);
     if (!e->v)
         goto out;
     char *p = copy;
-    for (int k = 0; k < cap; k++) {
+    for (int k = 0; k < items; k++) {
         char *comma = list ? strchr(p, ',') : NULL;
         if (comma)
             *comma = '\0';
         char *item = trim(p);
         if (!*item) {
             seterr(err, errlen, c->path, e->line, sname, e->key,
-                   k == cap - 1 && cap > 1 ? "'%s': list ends with a comma (empty last value)"
-                                           : "'%s': empty value in the list (element %d)",
+                   k == items - 1 && items > 1 ? "'%s': list ends with a comma (empty last value)"
+                                               : "'%s': empty value in the list (element %d)",
                    e->raw, k + 1);
             goto out;
         }
-        char msg[256];
-        if (param_check_value(s, item, msg, sizeof msg) != 0) {
-            if (cap > 1)
-                seterr(err, errlen, c->path, e->line, sname, e->key, "element %d of the list: %s",
-                       k + 1, msg);
-            else
+        char what[300] = "", num[64];
+        if (items > 1)
+            snprintf(what, sizeof what, "element %d of the list: ", k + 1);
+        double x;
+        if (numeric && list && strstr(item, "..")) {
+            double vals[CFG_MAX_RANGE];
+            char msg[400];
+            int n = expand_range(item, vals, CFG_MAX_RANGE, msg, sizeof msg);
+            if (n < 0) {
                 seterr(err, errlen, c->path, e->line, sname, e->key, "%s", msg);
-            goto out;
-        }
-        char norm[256];
-        if (param_canonical(s, item, norm, sizeof norm) != 0) {
-            seterr(err, errlen, c->path, e->line, sname, e->key, "value too long");
-            goto out;
-        }
-        for (int j = 0; j < e->nv; j++)
-            if (strcmp(e->v[j], norm) == 0) {
-                seterr(err, errlen, c->path, e->line, sname, e->key,
-                       "value '%s' appears twice in the list", item);
                 goto out;
             }
-        if (!(e->v[e->nv++] = xstrdup(norm)))
+            snprintf(what, sizeof what, "range '%.200s': ", item);
+            for (int j = 0; j < n; j++) {
+                snprintf(num, sizeof num, "%.15g", vals[j]);
+                if (vals[j] == floor(vals[j]) && fabs(vals[j]) < 1e15)
+                    snprintf(num, sizeof num, "%.0f", vals[j]);
+                if (add_value(c, e, s, num, &cap, what, err, errlen) != 0)
+                    goto out;
+            }
+        } else if (numeric && strchr(item, '^') && range_number(item, &x) == 0) {
+            snprintf(num, sizeof num, "%.15g", x);
+            if (x == floor(x) && fabs(x) < 1e15)
+                snprintf(num, sizeof num, "%.0f", x);
+            if (add_value(c, e, s, num, &cap, what, err, errlen) != 0)
+                goto out;
+        } else if (add_value(c, e, s, item, &cap, what, err, errlen) != 0)
             goto out;
         p = comma ? comma + 1 : p + strlen(p);
     }

@@ -26,6 +26,11 @@
  * without such errors and report the first one.
  * Inline comments start with ';' or '#' at the start of a line or after whitespace.
  * Lines are limited to CFG_MAX_LINE characters (the limit of Debian's libinih).
+ * Ranges (numeric keys of [data] and [method.NAME]): a list element "A .. B" is A, 2A, 4A, ...
+ * up to B; "A .. B x F" multiplies by F > 1, "A .. B + S" adds S > 0 (the step after a blank);
+ * A, B, F, S are numbers or BASE^EXP (2^10); B must be one of the values; at most CFG_MAX_RANGE
+ * values. A range is the list of its values: "2^10 .. 2^12" and "1024, 2048, 4096" give the
+ * same cells and keys.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -37,6 +42,7 @@
 
 #define CFG_MAX_LINE 199
 #define CFG_MAX_ERRORS 20
+#define CFG_MAX_RANGE 1000   /* values one range item may give */
 
 typedef struct cfg cfg;
 

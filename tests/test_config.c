@@ -524,6 +524,21 @@ typedef struct {
 } bad_case;
 
 static const bad_case BAD[] = {
+    {"range_end_missed", "[data]\nnoise = 0\nn_obs = 2^10 .. 3000\n", 3, "[data] n_obs",
+     "the end 3000 is not one of its values (the last is 2048)"},
+    {"range_backwards", "[data]\nn_obs = 4096 .. 1024\n", 2, "[data] n_obs", "start is above the end"},
+    {"range_factor_one", "[method.twotower]\nlr = 0.1 .. 1 x 1\n", 2, "[method.twotower] lr",
+     "factor F of 'x F' must be above 1"},
+    {"range_step_zero", "[data]\nnoise = 0.1 .. 1 + 0\n", 2, "[data] noise", "step S"},
+    {"range_not_numbers", "[data]\nn_obs = a .. b\n", 2, "[data] n_obs", "write A .. B"},
+    {"range_too_many", "[data]\nn_obs = 1 .. 1e9 + 1\n", 2, "[data] n_obs", "more than 1000 values"},
+    {"range_not_integer", "[data]\nn_obs = 1 .. 2 + 0.5\n", 2, "[data] n_obs",
+     "range '1 .. 2 + 0.5': '1.5' is not an integer"},
+    {"range_out_of_range", "[data]\nnoise = 0 .. 2e6 + 1e6\n", 2, "[data] noise",
+     "range '0 .. 2e6 + 1e6': 2e+06 is out of range"},
+    {"range_repeats", "[data]\nn_obs = 2^10 .. 2^12, 2048\n", 2, "[data] n_obs",
+     "'2048' appears twice"},
+    {"range_in_choice", "[data]\nmanifold = linear .. curved\n", 2, "[data] manifold", ""},
     {"width_scale_without_theory", "[method.twotower]\nwidth = 64\nwidth_scale = 2\n", 3,
      "[method.twotower] width_scale", "width = theory"},
     {"mf_lr_with_als", "[method.mf]\nsolver = als\nlr = 0.01\n", 3, "[method.mf] lr",
@@ -678,6 +693,37 @@ static void test_all_errors_at_once(void **state)
     assert_non_null(strstr(small, "more errors in this file not shown)"));
 }
 
+/* Ranges: "A .. B" doubles, "x F" multiplies, "+ S" adds, BASE^EXP numbers; a range is the
+ * list of its values (same cells, same keys), and strings with ".." are no ranges. */
+static void test_ranges(void **state)
+{
+    (void)state;
+    const char *M = "[method.twotower]\nlr = 1e-3 .. 1e-2 x 10\n";
+    char *list = keys_of("rg_list.ini", "[data]\nn_obs = 1024, 2048, 4096, 8192\n"
+                         "noise = 0.1, 0.2, 0.3\n[method.twotower]\nlr = 0.001, 0.01\n");
+    const char *same[] = {"n_obs = 2^10 .. 2^13\nnoise = 0.1 .. 0.3 + 0.1\n",
+                          "n_obs = 1024 .. 8192\nnoise = 0.1, 0.2 .. 0.3 + 0.1\n",
+                          "n_obs = 1024 .. 2048 x 2, 4096 .. 8192 x2\nnoise = 0.1 .. 0.3 +0.1\n",
+                          "n_obs = 2^10, 2^11, 2^12 .. 2^13\nnoise = 1e-1 .. 3e-1 + 1e-1\n", NULL};
+    for (int k = 0; same[k]; k++) {
+        char text[512], name[32];
+        snprintf(text, sizeof text, "[data]\n%s%s", same[k], M);
+        snprintf(name, sizeof name, "rg_%d.ini", k);
+        char *r = keys_of(name, text);
+        assert_string_equal(list, r);
+        free(r);
+    }
+    char *other = keys_of("rg_other.ini", "[data]\nn_obs = 2^10 .. 2^12\nnoise = 0.1 .. 0.3 + 0.1\n"
+                          "[method.twotower]\nlr = 1e-3 .. 1e-2 x 10\n");
+    assert_string_not_equal(list, other); /* 3 n_obs values, not 4 */
+    free(other);
+    free(list);
+    /* ".." in a path is no range */
+    cfg *c = load_ok(write_cfg("rg_path.ini", "[data]\nsource = tsv\nratings = ../r.tsv\n"
+                               "[method.baseline]\n"));
+    cfg_free(c);
+}
+
 /* kv_set_pair: "key=value" strings as bench drivers and tests pass them. */
 static void test_kv_set_pair(void **state)
 {
@@ -826,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_kv_set_pair),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_all_errors_at_once),
+        cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_conditions_and_methods),
     };
