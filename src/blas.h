@@ -3,6 +3,8 @@
 #ifndef BLAS_H
 #define BLAS_H
 
+#include <stddef.h>
+
 /* Call first thing in main(). If OpenBLAS fell back to its generic Prescott kernels on a CPU
  * with AVX-512 (or AVX2), or chose Haswell/Zen kernels on an AVX-512 CPU, and the user did not
  * set OPENBLAS_CORETYPE, re-executes the program
@@ -13,5 +15,16 @@ const char *blas_core(void);      /* openblas_get_corename() */
 int blas_threads(void);           /* openblas_get_num_threads() */
 void blas_set_threads(int n);
 const char *blas_config(void);    /* openblas_get_config() */
+
+/* Memory limits (issue 19). OpenBLAS 0.3.21 gives every thread that calls a level-3 routine a
+ * work buffer from a pool; when mapping a new one fails (ulimit -v) it retries forever, so the
+ * process spins instead of failing. blas_reserve(n) makes the pool hold n buffers before any
+ * cell's BLAS call: it first checks that n new buffers fit in the address-space limit (-1 with a
+ * message naming the limit and the need in MiB, nothing allocated), then takes n buffers at
+ * once and gives them back; they stay mapped, so up to n threads calling BLAS at the same time
+ * (plus OpenBLAS's own threads, which hold theirs from start-up) never map again. Idempotent
+ * per process (a later call with n no larger is free). 0 ok. */
+int blas_reserve(int n, char *err, size_t errlen);
+double blas_buffer_bytes(void);   /* one buffer: 128 MiB (OpenBLAS's BUFFER_SIZE, 32 << 22) */
 
 #endif

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "blas.h"
 #include "estimator.h"
 #include "loaders.h"
+#include "memlimit.h"
 #include "metrics.h"
 #include "provenance.h"
 
@@ -133,6 +135,50 @@ static void fail(cell_record *rec, const char *what, const char *why)
         snprintf(rec->reason, n, "%s: %s", what, why);
 }
 
+/* Issue 19: before any BLAS call or big allocation of a cell, make sure OpenBLAS's work buffers
+ * exist (blas_reserve: two threads call BLAS when a two-tower fit runs its towers in parallel,
+ * else one) and that the cell's estimated memory (data + method, as at load time) fits in what
+ * ulimit -v and the cgroup leave. 0 ok; -1 with the message. */
+static int preflight(const cfg *c, const cfg_cell *cell, const est_method *m, int threads,
+                     char *err, size_t errlen)
+{
+    int callers = threads >= 2 && strcmp(m->name, "twotower") == 0 ? 2 : 1;
+    if (blas_reserve(callers, err, errlen) != 0) {
+        if (callers == 2) {
+            size_t at = strlen(err);
+            snprintf(err + at, errlen - at, "; with --threads 1 the two towers share one buffer");
+        }
+        return -1;
+    }
+    double need = 0;
+    est_shape sh;
+    memset(&sh, 0, sizeof sh);
+    const char *source = kv_get(&cell->data, "source");
+    synth_params p;
+    if ((!source || strcmp(source, "synthetic") == 0) &&
+        cfg_cell_synth_params(c, cell, &p, err, errlen) == 0) {
+        need += synth_memory_bytes(&p);
+        sh = (est_shape){.n_train = p.n_obs,
+                         .n_users = synth_n_users(&p) + synth_n_cold_users(&p),
+                         .n_items = synth_n_items(&p) + synth_n_cold_items(&p),
+                         .user_dim = p.user_ambient_dim, .item_dim = p.item_ambient_dim};
+    }
+    err[0] = '\0';
+    if (m->memory_bytes) {
+        kvset params;
+        if (kv_copy(&params, &cell->method_params) == 0) {
+            for (int k = 0; k < cell->data.n; k++) {
+                char name[160];
+                snprintf(name, sizeof name, "data.%s", cell->data.key[k]);
+                kv_set(&params, name, cell->data.val[k]);
+            }
+            need += m->memory_bytes(&params, &sh);
+            kv_free(&params);
+        }
+    }
+    return memlimit_check(need, need, "this cell (data and model, estimated)", err, errlen);
+}
+
 int cellrun_run(const cfg *c, const cfg_cell *cell, cellrun_cache *cache, int threads,
                 cell_record *rec)
 {
@@ -156,6 +202,8 @@ int cellrun_run(const cfg *c, const cfg_cell *cell, cellrun_cache *cache, int th
     const ds_data *d = NULL;
     if (!m) {
         fail(rec, "config", "unknown method");
+    } else if (preflight(c, cell, m, threads, err, sizeof err) != 0) {
+        fail(rec, "memory", err);
     } else if (!(d = cached_data(c, cell, cache, err, sizeof err))) {
         fail(rec, "data", err);
     } else if (m->needs_truth && !d->synthetic) {
