@@ -59,7 +59,7 @@ state=$(wait_job "$merge")
 t_done=$(date +%s.%N)
 echo "merge job $merge: $state"
 grep -q "set-up line ran in the merge job" results/slurmtest.slurm/slurmtest-merge-*.err || { echo "no set-up line in the merge log"; exit 1; }
-grep -q "merged all 4 shards" results/slurmtest.slurm/slurmtest-merge-*.err || { echo "merge job did not report all 4 shards"; cat results/slurmtest.slurm/slurmtest-merge-*.err; exit 1; }
+cat results/slurmtest.slurm/slurmtest-merge-*.out results/slurmtest.slurm/slurmtest-merge-*.err | grep -q "merged all 4 shards" || { echo "merge job did not report all 4 shards"; cat results/slurmtest.slurm/slurmtest-merge-*.err; exit 1; }
 ls results/
 [ -f results/slurmtest.h5 ] || { echo "merged file missing"; cat results/slurmtest.slurm/*.err 2>/dev/null | tail -20; exit 1; }
 for i in 0 1 2 3; do [ -f "results/slurmtest.shard-$i-of-4.h5" ] || { echo "shard $i missing"; exit 1; }; done
@@ -85,7 +85,7 @@ state=$(wait_job "$merge")
 t_f1=$(date +%s.%N)
 echo "merge job $merge (tasks 1 and 2 failed): $state"
 case "$state" in COMPLETED) echo "merge job completed although shards are missing"; exit 1 ;; esac
-log=$(cat results/fail.slurm/slurmtest-merge-*.err)
+log=$(cat results/fail.slurm/slurmtest-merge-*.out results/fail.slurm/slurmtest-merge-*.err)
 echo "$log"
 echo "$log" | grep -q "shard 1 of 4 FAILED: its task exited with status 1" || { echo "shard 1 not named"; exit 1; }
 echo "$log" | grep -q "shard 2 of 4 MISSING: its task did not finish" || { echo "shard 2 not named"; exit 1; }
