@@ -1,5 +1,9 @@
 /* load_tsv.c — the generic ratings-TSV loader (load_tsv) and the line/field/split helpers
- * shared with load_movielens.c (see loaders.h). */
+ * shared with load_movielens.c (see loaders.h).
+ * Header rule: empty lines and lines starting with '#' are skipped; the first other line of a
+ * file is a header (skipped) when its value field is not a number: the rating (third field) of
+ * the ratings file, the first feature (second field) of a feature file. Any later line with a
+ * non-number there is an error naming file and line. */
 #include "loaders.h"
 
 #include <errno.h>
@@ -275,10 +279,12 @@ static int read_features(const char *path, const char *what, idmap *map, double 
     double *feat = NULL;
     char *seen = NULL;
     char **f = NULL;
-    int maxf = 0, got;
+    int maxf = 0, got, first = 1;
     while ((got = load_next(&rd, err, errlen)) == 1) {
         if (is_skipped(rd.buf))
             continue;
+        int header_ok = first;
+        first = 0;
         int nf = 1;
         for (const char *p = rd.buf; *p; p++)
             nf += *p == '\t';
@@ -299,6 +305,9 @@ static int read_features(const char *path, const char *what, idmap *map, double 
             rc = -1;
             break;
         }
+        double x;
+        if (header_ok && load_parse_double(f[1], &x) != 0)
+            continue; /* a header line: "id<TAB>age<TAB>..." */
         if (ncol < 0) {
             ncol = nf - 1;
         } else if (nf - 1 != ncol) {
@@ -433,13 +442,15 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
     triplets t = {0};
     int8_t *code = NULL;
     double *ux = NULL, *ix = NULL;
-    int udim = 0, idim = 0, rc = 0, got;
+    int udim = 0, idim = 0, rc = 0, got, first = 1;
     load_reader rd;
     if (load_open(&rd, ratings, err, errlen) != 0)
         return -1;
     while ((got = load_next(&rd, err, errlen)) == 1) {
         if (is_skipped(rd.buf))
             continue;
+        int header_ok = first;
+        first = 0;
         char *f[4];
         int nf = load_split_fields(rd.buf, '\t', f, 4);
         if (nf != 3 && nf != 4) {
@@ -454,6 +465,8 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
             break;
         }
         double r;
+        if (header_ok && load_parse_double(f[2], &r) != 0)
+            continue; /* a header line: "user<TAB>item<TAB>rating" */
         if (load_parse_double(f[2], &r) != 0) {
             snprintf(err, errlen, "%s:%ld: rating '%s' is not a finite number", ratings, rd.line, f[2]);
             rc = -1;

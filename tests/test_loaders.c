@@ -498,6 +498,48 @@ static void test_tsv_malformed(void **state)
     expect_tsv_error(missing, NULL, want);
 }
 
+/* Header rule: the first line is a header when its value field is not a number (ratings: the
+ * rating, features: the first feature); the same words further down are an error. */
+static void test_tsv_header(void **state)
+{
+    (void)state;
+    char dir[512], rp[600], up[600], ip[600], want[700];
+    assert_non_null(tu_tmpdir("loaders_tsvhead", dir, sizeof dir));
+    snprintf(rp, sizeof rp, "%s/r.tsv", dir);
+    snprintf(up, sizeof up, "%s/u.tsv", dir);
+    snprintf(ip, sizeof ip, "%s/i.tsv", dir);
+    char txt[4096];
+    size_t at = (size_t)snprintf(txt, sizeof txt, "# written by hand\nuser\titem\trating\n");
+    for (int t = 0; t < 40; t++)
+        at += (size_t)snprintf(txt + at, sizeof txt - at, "u%d\ti%d\t%d\n", t % 8, t % 5, 1 + t % 5);
+    assert_int_equal(tu_write_file(rp, txt), 0);
+    at = (size_t)snprintf(txt, sizeof txt, "id\tage\theight\n");
+    for (int k = 0; k < 8; k++)
+        at += (size_t)snprintf(txt + at, sizeof txt - at, "u%d\t%d\t%d\n", k, 20 + k, 150 + k);
+    assert_int_equal(tu_write_file(up, txt), 0);
+    at = 0;
+    for (int k = 0; k < 5; k++)
+        at += (size_t)snprintf(txt + at, sizeof txt - at, "i%d\t%d\n", k, k);
+    assert_int_equal(tu_write_file(ip, txt), 0);
+    ds_data d;
+    char err[512] = "";
+    if (load_tsv(rp, up, ip, 0.1, 0.2, 5, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(d.n_users, 8);   /* no user "user", no feature row "id" */
+    assert_int_equal(d.n_items, 5);
+    assert_int_equal(d.user_dim, 2);
+    assert_int_equal(d.train.n + d.valid.n + d.test_warm.n, 40);
+    ds_free(&d);
+    /* a header-like line after the first data line is an error */
+    tu_write_file(rp, "a\tx\t1\nuser\titem\trating\n");
+    snprintf(want, sizeof want, "%s:2: rating 'rating'", rp);
+    expect_tsv_error(rp, NULL, want);
+    tu_write_file(rp, "a\tx\t1\nb\ty\t2\n");
+    tu_write_file(up, "a\t1\nid\tage\nb\t2\n");
+    snprintf(want, sizeof want, "%s:2: column 2:", up);
+    expect_tsv_error(rp, up, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_ml_malformed),
         cmocka_unit_test(test_tsv_roundtrip),
         cmocka_unit_test(test_tsv_malformed),
+        cmocka_unit_test(test_tsv_header),
         cmocka_unit_test(test_tsv_cold_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
