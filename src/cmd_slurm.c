@@ -260,6 +260,47 @@ static int balance_report(const cfg_cell *cells, int ncells, int tasks, double *
     return rc;
 }
 
+/* Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (digits), or UNLIMITED/INFINITE. */
+static int valid_time(const char *t)
+{
+    if (!strcmp(t, "UNLIMITED") || !strcmp(t, "INFINITE") || !strcmp(t, "unlimited") ||
+        !strcmp(t, "infinite"))
+        return 1;
+    const char *dash = strchr(t, '-');
+    int parts = 0, digits = 0;
+    for (const char *p = dash ? dash + 1 : t;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            digits++;
+            continue;
+        }
+        if (!digits || (*p && *p != ':'))
+            return 0;
+        parts++;
+        digits = 0;
+        if (!*p)
+            break;
+    }
+    if (dash) {
+        if (dash == t)
+            return 0;
+        for (const char *p = t; p < dash; p++)
+            if (*p < '0' || *p > '9')
+                return 0;
+    }
+    return parts <= 3;
+}
+
+/* Slurm's memory sizes: digits with an optional K, M, G or T (megabytes without one). */
+static int valid_mem(const char *m)
+{
+    const char *p = m;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == m)
+        return 0;
+    return !*p || (strchr("KMGTkmgt", *p) && !p[1]);
+}
+
 static int submit(const char *script, const char *dep, char *jobid, size_t n)
 {
     char cmd[PATH_MAX * 2];
@@ -360,6 +401,16 @@ int cmd_slurm(int argc, char **argv)
     }
     if (!config || tasks < 1) {
         fprintf(stderr, "t2rec slurm: need CONFIG and --tasks N (t2rec slurm --help)\n");
+        return 2;
+    }
+    if (!valid_time(time_)) {
+        fprintf(stderr, "t2rec slurm: --time '%s' is not a Slurm time (MM, HH:MM:SS, D-HH, "
+                        "D-HH:MM:SS, ...)\n", time_);
+        return 2;
+    }
+    if (!valid_mem(mem)) {
+        fprintf(stderr, "t2rec slurm: --mem '%s' is not a Slurm memory size (e.g. 4G, 500M, 2048)\n",
+                mem);
         return 2;
     }
     /* --setup FILE: its lines go verbatim into both scripts (at most 64 KiB) */

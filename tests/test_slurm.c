@@ -93,6 +93,13 @@ static void test_scripts(void **state)
     assert_int_equal(run_in("%s slurm c.ini --tasks 2 --setup nosuch.sh --dir nothing 2>&1", exe), 2);
     assert_non_null(strstr(out, "nosuch.sh"));
     assert_int_equal(run_in("test -e nothing"), 1);
+    /* a time or memory Slurm would refuse: exit 2 before anything is written */
+    assert_int_equal(run_in("%s slurm c.ini --tasks 2 --time 4h --dir nothing 2>&1", exe), 2);
+    assert_non_null(strstr(out, "--time '4h'"));
+    assert_int_equal(run_in("%s slurm c.ini --tasks 2 --mem 4GB --dir nothing 2>&1", exe), 2);
+    assert_non_null(strstr(out, "--mem '4GB'"));
+    assert_int_equal(run_in("test -e nothing"), 1);
+    assert_int_equal(run_in("%s slurm c.ini --tasks 2 --time 1-12:00:00 --mem 500M --dir d2", exe), 0);
 }
 
 /* every cell in exactly one of the balanced shards; each shard gets two-tower cells */
