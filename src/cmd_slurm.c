@@ -18,8 +18,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: t2rec slurm CONFIG --tasks N [--submit] [options]\n\n"
-        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard I/N` into\n"
-        "OUT.shard-I-of-N.h5; the shards are balanced by expected cost) and a merge job that\n"
+        "Write an sbatch job array of N tasks (task I runs `t2rec run CONFIG --shard I/N\n"
+        "--balance` into OUT.shard-I-of-N.h5: cells dealt by expected cost) and a merge job that\n"
         "starts once every task has ended, succeeded or not (--dependency=afterany). The merge job\n"
         "merges the shard files that exist into OUT (the config's output), names every shard that\n"
         "is missing or whose task failed, and then exits 1; 3 when all shards are there but some\n"
