@@ -1598,6 +1598,10 @@ static int build_cell(const cfg *c, cfg_cell *cell, const kvset *data, int repli
                (snprintf(num, sizeof num, "%d", c->replicates), num)) ||
         kv_set(&cell->all, "method", cell->method))
         goto out;
+    /* the description is stored with every cell (not part of the key) */
+    if (c->description && *c->description &&
+        kv_set(&cell->all, "experiment.description", c->description))
+        goto out;
     for (int k = 0; k < data->n; k++) {
         snprintf(full, sizeof full, "data.%s", data->key[k]);
         if (kv_set(&cell->all, full, data->val[k]))

@@ -76,7 +76,8 @@ typedef struct {
     kvset data;              /* resolved [data] keys, defaults filled */
     kvset method_params;     /* resolved [method.NAME] keys, defaults filled, no prefix */
     kvset all;               /* "experiment.name", "experiment.seed", "experiment.replicates",
-                                "data.KEY"..., "method", "method.KEY"... */
+                                "experiment.description" (when not empty), "data.KEY"...,
+                                "method", "method.KEY"...: what a results file stores */
     char *canonical;         /* the text that was hashed */
 } cfg_cell;
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <cmocka.h>
 #include "config.h"
 #include "estimator.h"
@@ -724,6 +725,46 @@ static void test_ranges(void **state)
     cfg_free(c);
 }
 
+/* [experiment] description is stored with every cell (the cell's resolved config, so the
+ * results file's config/ group and export --csv), and is not part of the key. */
+static void test_description_stored(void **state)
+{
+    (void)state;
+    const char *body = "[data]\nn_obs = 256\nobs_per_user = 4\nobs_per_item = 4\n"
+                       "test_cold_pairs = 50\ntest_warm_pairs = 50\n[method.baseline]\n";
+    char text[1024];
+    snprintf(text, sizeof text, "[experiment]\nseed = 3\ndescription = pilot, small n ; a comment\n%s",
+             body);
+    cfg *c = load_ok(write_cfg("desc.ini", text));
+    assert_string_equal(cfg_description(c), "pilot, small n");
+    cfg_cell *cells;
+    int n = expand(c, &cells);
+    assert_int_equal(n, 1);
+    assert_string_equal(kv_get(&cells[0].all, "experiment.description"), "pilot, small n");
+    assert_null(strstr(cells[0].canonical, "pilot"));
+    char key[17];
+    snprintf(key, sizeof key, "%s", cells[0].key);
+    cfg_cells_free(cells, n);
+    cfg_free(c);
+    snprintf(text, sizeof text, "[experiment]\nseed = 3\n%s", body);
+    c = load_ok(write_cfg("nodesc.ini", text));
+    n = expand(c, &cells);
+    assert_string_equal(cells[0].key, key); /* same cell without a description */
+    assert_null(kv_get(&cells[0].all, "experiment.description"));
+    cfg_cells_free(cells, n);
+    cfg_free(c);
+
+    /* end to end: run, then export --csv shows the description column */
+    char cmd[3 * PATH_MAX], out[16384], t2rec[PATH_MAX];
+    assert_non_null(realpath(tu_t2rec(), t2rec));
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run desc.ini -o desc.h5 --no-progress >/dev/null "
+             "2>&1 && '%s' export desc.h5 --csv", tmpdir, t2rec, t2rec);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        print_error("%s\n%s\n", cmd, out);
+    assert_non_null(strstr(out, "description"));
+    assert_non_null(strstr(out, "\"pilot, small n\""));
+}
+
 /* kv_set_pair: "key=value" strings as bench drivers and tests pass them. */
 static void test_kv_set_pair(void **state)
 {
@@ -873,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_all_errors_at_once),
         cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_description_stored),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_conditions_and_methods),
     };
