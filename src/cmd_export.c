@@ -5,12 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 #include "commands.h"
+#include "grouping.h"
 #include "h5out.h"
 
 static void export_usage(FILE *f)
 {
     fprintf(f,
-            "usage: t2rec export RESULTS.h5 --csv [--no-timing] [-o FILE]\n\n"
+            "usage: t2rec export RESULTS.h5 --csv [--no-timing] [-o FILE] [--where KEY=VALUE]...\n\n"
             "Write one CSV row per cell of a results file, sorted by cell key: every config key\n"
             "(named as in the config), method, replicate, seed (training seed), data_seed, key,\n"
             "status, reason, the metrics (empty when a cell has none), fit_seconds, epochs_run,\n"
@@ -21,13 +22,17 @@ static void export_usage(FILE *f)
             "  --no-timing    leave out fit_seconds, the one column that differs between two\n"
             "                 runs of the same config (compare exports with this)\n"
             "  -o FILE        write to FILE (atomically) instead of standard output\n"
+            "  --where KEY=VALUE  only the cells with this value (repeatable; as in `t2rec report\n"
+            "                 --help`: the same KEY twice is either value, different keys must all\n"
+            "                 hold; no matching cell exits 2)\n"
             "  -h, --help     this help\n");
 }
 
 int cmd_export(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
-    int timing = 1;
+    int timing = 1, nwhere = 0;
+    const char *where[64];
     for (int k = 1; k < argc; k++) {
         const char *a = argv[k];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -37,6 +42,12 @@ int cmd_export(int argc, char **argv)
             /* the only format */
         } else if (!strcmp(a, "--no-timing")) {
             timing = 0;
+        } else if (!strcmp(a, "--where")) {
+            if (k + 1 >= argc || nwhere >= 64) {
+                fprintf(stderr, "t2rec export: --where needs KEY=VALUE (at most 64)\n");
+                return 2;
+            }
+            where[nwhere++] = argv[++k];
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (k + 1 >= argc) {
                 fprintf(stderr, "t2rec export: %s needs a file name\n", a);
@@ -64,6 +75,12 @@ int cmd_export(int argc, char **argv)
     if (h5out_read(in, &recs, &n, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec export: %s\n", err);
         return 2;
+    }
+    int wrc = grouping_where(recs, &n, where, nwhere, err, sizeof err);
+    if (wrc != 0) {
+        fprintf(stderr, "t2rec export: %s: %s\n", in, wrc == -2 ? "out of memory" : err);
+        h5out_free_records(recs, n);
+        return wrc == -2 ? 1 : 2;
     }
     int rc = 0;
     if (!out) {

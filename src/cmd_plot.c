@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
+#include "grouping.h"
 #include "h5out.h"
 #include "plot.h"
 #include "report.h"
@@ -14,7 +15,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: t2rec plot RESULTS.h5 [-o DIR] [--metric NAME] [--scripts DIR] [--no-render]\n\n"
+        "usage: t2rec plot RESULTS.h5 [-o DIR] [--metric NAME] [--scripts DIR] [--no-render]\n"
+        "                  [--where KEY=VALUE]...\n\n"
         "Draw with gnuplot (PNG and PDF), PREFIX being the results file's name without .h5:\n"
         "  PREFIX_convergence  error against n_obs (log-log) per group: mean over the replicates,\n"
         "                      95%% t-interval band, the theory slope dashed, the fitted slope with\n"
@@ -42,13 +44,18 @@ static void usage(FILE *f)
         "  --scripts DIR  the gnuplot scripts (default: $T2REC_PLOT_SCRIPTS, else plots/ of the\n"
         "                 source tree t2rec was built from, else PREFIX/share/t2rec/plots of\n"
         "                 `make install`, else ./plots)\n"
-        "  --no-render    write the .dat and .gp files only\n");
+        "  --no-render    write the .dat and .gp files only\n"
+        "  --where KEY=VALUE  draw only the cells with this value (repeatable; as in `t2rec report\n"
+        "                 --help`: the same KEY twice is either value, different keys must all\n"
+        "                 hold); the figures keep their names: give another -o DIR\n");
 }
 
 int cmd_plot(int argc, char **argv)
 {
     const char *path = NULL;
     plot_opts o = {.outdir = "plots/out", .run_gnuplot = 1, .out = stdout};
+    const char *where[64];
+    int nwhere = 0;
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             usage(stdout);
@@ -61,6 +68,8 @@ int cmd_plot(int argc, char **argv)
             o.scripts = argv[++k];
         else if (!strcmp(argv[k], "--no-render"))
             o.run_gnuplot = 0;
+        else if (!strcmp(argv[k], "--where") && k + 1 < argc && nwhere < 64)
+            where[nwhere++] = argv[++k];
         else if (argv[k][0] == '-') {
             fprintf(stderr, "t2rec plot: unknown option '%s' (t2rec plot --help)\n", argv[k]);
             return 2;
@@ -87,6 +96,12 @@ int cmd_plot(int argc, char **argv)
     if (h5out_read(path, &recs, &n, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec plot: %s\n", err);
         return 2;
+    }
+    int wrc = grouping_where(recs, &n, where, nwhere, err, sizeof err);
+    if (wrc != 0) {
+        fprintf(stderr, "t2rec plot: %s: %s\n", path, wrc == -2 ? "out of memory" : err);
+        h5out_free_records(recs, n);
+        return wrc == -2 ? 1 : 2;
     }
     /* a named metric must exist; without one, real data (no excess risk) still gets its
      * learning and methods figures */

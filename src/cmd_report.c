@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "grouping.h"
 #include "h5out.h"
 #include "report.h"
 #include "summary.h"
@@ -10,7 +11,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: t2rec report RESULTS.h5 [--csv] [--metric NAME] [--diff KEY=A,B] [--means] [--failed]\n\n"
+        "usage: t2rec report RESULTS.h5 [--csv] [--metric NAME] [--diff KEY=A,B] [--means] [--failed]\n"
+        "                    [--where KEY=VALUE]...\n\n"
         "Per group (method and every config key that varies in the file, except n_obs and the\n"
         "replicate), fit log(error) = a + b log(n_obs) by least squares SEPARATELY FOR EACH\n"
         "REPLICATE (the cells of one replicate index and data seed share the truth, the test set\n"
@@ -45,7 +47,12 @@ static void usage(FILE *f)
         "                  interval of the per-replicate differences; otherwise Welch's interval.\n"
         "                  Only groups that print a slope with a CI get a difference.\n"
         "  --means         the table of mean metrics per group (and n_obs) with 95%% CIs instead\n"
-        "  --failed        list the failed cells: key, method, the varying keys, replicate, reason\n");
+        "  --failed        list the failed cells: key, method, the varying keys, replicate, reason\n"
+        "  --where KEY=VALUE  only the cells with this value (repeatable: the same KEY twice is\n"
+        "                  either value, different keys must all hold). KEY: a config key (n_obs,\n"
+        "                  data.n_obs, method, depth, description, ...) or key, status, replicate;\n"
+        "                  numbers match by value. No matching cell exits 2 with the key's values\n"
+        "                  (e.g. after a config edit: --where description=v2, or t2rec prune)\n");
 }
 
 /* Does any record carry a metric? (a file whose cells all failed has none: its table still
@@ -61,7 +68,8 @@ static int any_metric(const cell_record *recs, int n)
 int cmd_report(int argc, char **argv)
 {
     const char *path = NULL, *metric = "excess_risk_cold", *diff = NULL;
-    int csv = 0, means = 0, failed = 0, metric_given = 0;
+    int csv = 0, means = 0, failed = 0, metric_given = 0, nwhere = 0;
+    const char *where[64];
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             usage(stdout);
@@ -77,6 +85,8 @@ int cmd_report(int argc, char **argv)
             metric_given = 1;
         } else if (!strcmp(argv[k], "--diff") && k + 1 < argc)
             diff = argv[++k];
+        else if (!strcmp(argv[k], "--where") && k + 1 < argc && nwhere < 64)
+            where[nwhere++] = argv[++k];
         else if (argv[k][0] == '-') {
             fprintf(stderr, "t2rec report: unknown option '%s' (t2rec report --help)\n", argv[k]);
             return 2;
@@ -101,6 +111,12 @@ int cmd_report(int argc, char **argv)
     if (h5out_read(path, &recs, &n, err, sizeof err) != 0) {
         fprintf(stderr, "t2rec report: %s\n", err);
         return 2;
+    }
+    int wrc = grouping_where(recs, &n, where, nwhere, err, sizeof err);
+    if (wrc != 0) {
+        fprintf(stderr, "t2rec report: %s: %s\n", path, wrc == -2 ? "out of memory" : err);
+        h5out_free_records(recs, n);
+        return wrc == -2 ? 1 : 2;
     }
     int rc = 0;
     if (failed) {

@@ -12,5 +12,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

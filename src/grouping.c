@@ -1,5 +1,7 @@
-/* grouping.c — group records by method and varying config keys (see grouping.h). */
+/* grouping.c — group records by method and varying config keys, and select records by
+ * KEY=VALUE conditions (see grouping.h). */
 #include "grouping.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +201,152 @@ void grouping_free(grouping *g)
     free(g->gid);
     free(g->first);
     memset(g, 0, sizeof *g);
+}
+
+/* ---- selecting records: --where KEY=VALUE ---- */
+
+#define WHERE_MAX 64
+
+/* The value of a resolved where key in a record (a config key or a record field); NULL when
+ * absent. num is a buffer for the replicate. */
+static const char *where_value(const cell_record *r, const char *key, char *num, size_t nl)
+{
+    if (!strcmp(key, "key"))
+        return r->key;
+    if (!strcmp(key, "status"))
+        return r->status;
+    if (!strcmp(key, "replicate")) {
+        snprintf(num, nl, "%d", r->replicate);
+        return num;
+    }
+    return kv_get(&r->config, key);
+}
+
+static int where_equal(const char *a, const char *b)
+{
+    if (!strcmp(a, b))
+        return 1;
+    char *ea, *eb;
+    double x = strtod(a, &ea), y = strtod(b, &eb);
+    return ea != a && eb != b && !*ea && !*eb && isfinite(x) && x == y;
+}
+
+/* Resolve a condition's key to the full name it matches (a pointer into recs or a literal);
+ * NULL with a message when no record has it or a short name is ambiguous. */
+static const char *where_key(const cell_record *recs, int n, const char *key, char *err,
+                             size_t errlen)
+{
+    if (!strcmp(key, "key") || !strcmp(key, "status") || !strcmp(key, "replicate"))
+        return key;
+    const char *hit = NULL;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < recs[i].config.n; k++)
+            if (!strcmp(recs[i].config.key[k], key))
+                return recs[i].config.key[k];
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < recs[i].config.n; k++) {
+            const char *full = recs[i].config.key[k];
+            if (strchr(key, '.') || strcmp(grouping_short(full), key))
+                continue;
+            if (hit && strcmp(hit, full)) {
+                snprintf(err, errlen, "--where %s: ambiguous (%s or %s): give the full name", key,
+                         hit, full);
+                return NULL;
+            }
+            hit = full;
+        }
+    if (!hit)
+        snprintf(err, errlen, "--where %s: no cell has this key (config keys such as data.n_obs "
+                 "or n_obs, method, method.depth; or key, status, replicate)", key);
+    return hit;
+}
+
+int grouping_where(cell_record *recs, int *n, const char *const *conds, int nconds, char *err,
+                   size_t errlen)
+{
+    if (nconds <= 0)
+        return 0;
+    if (nconds > WHERE_MAX) {
+        snprintf(err, errlen, "more than %d --where conditions", WHERE_MAX);
+        return -1;
+    }
+    const char *key[WHERE_MAX], *val[WHERE_MAX];
+    char name[WHERE_MAX][128];
+    for (int c = 0; c < nconds; c++) {
+        const char *eq = strchr(conds[c], '=');
+        if (!eq || eq == conds[c] || !eq[1] || (size_t)(eq - conds[c]) >= sizeof name[c]) {
+            snprintf(err, errlen, "--where '%s': write KEY=VALUE (e.g. --where n_obs=1024)",
+                     conds[c]);
+            return -1;
+        }
+        snprintf(name[c], sizeof name[c], "%.*s", (int)(eq - conds[c]), conds[c]);
+        val[c] = eq + 1;
+        if (!(key[c] = where_key(recs, *n, name[c], err, errlen)))
+            return -1;
+    }
+    char *keep = calloc((size_t)(*n > 0 ? *n : 1), 1);
+    if (!keep)
+        return -2;
+    int kept = 0;
+    for (int i = 0; i < *n; i++) {
+        int all = 1;
+        for (int c = 0; c < nconds && all; c++) {
+            int seen = 0, any = 0;   /* the first condition of its key decides for the key */
+            for (int d = 0; d < c; d++)
+                seen |= !strcmp(key[d], key[c]);
+            if (seen)
+                continue;
+            char num[32];
+            const char *v = where_value(&recs[i], key[c], num, sizeof num);
+            for (int d = c; d < nconds && v && !any; d++)
+                any = !strcmp(key[d], key[c]) && where_equal(v, val[d]);
+            all = any;
+        }
+        keep[i] = (char)all;
+        kept += all;
+    }
+    if (!kept) {
+        /* name the values the first condition's key takes */
+        int at = snprintf(err, errlen, "--where: no cell matches");
+        for (int c = 0; c < nconds && at > 0 && (size_t)at < errlen; c++)
+            at += snprintf(err + at, errlen - (size_t)at, " %s=%s", name[c], val[c]);
+        const char *shown[8];
+        int ns = 0, more = 0;
+        for (int i = 0; i < *n; i++) {
+            char num[32];
+            const char *v = where_value(&recs[i], key[0], num, sizeof num);
+            if (!v)
+                continue;
+            int dup = 0;
+            for (int j = 0; j < ns && !dup; j++)
+                dup = !strcmp(shown[j], v);
+            if (dup)
+                continue;
+            if (ns < 8 && strcmp(key[0], "replicate") != 0)
+                shown[ns++] = v;
+            else
+                more = 1;
+        }
+        if (at > 0 && (size_t)at < errlen && ns > 0) {
+            at += snprintf(err + at, errlen - (size_t)at, " (%s takes:", name[0]);
+            for (int j = 0; j < ns && at > 0 && (size_t)at < errlen; j++)
+                at += snprintf(err + at, errlen - (size_t)at, "%s %s", j ? "," : "", shown[j]);
+            if (at > 0 && (size_t)at < errlen)
+                snprintf(err + at, errlen - (size_t)at, "%s)", more ? ", ..." : "");
+        }
+        free(keep);
+        return -1;
+    }
+    int w = 0;
+    for (int i = 0; i < *n; i++) {
+        if (keep[i]) {
+            if (w != i)
+                recs[w] = recs[i];
+            w++;
+        } else
+            record_free(&recs[i]);
+    }
+    free(keep);
+    *n = w;
+    return 0;
 }

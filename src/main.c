@@ -21,6 +21,7 @@ static const command commands[] = {
     {"report", cmd_report, "slope tables with 95% CIs against theory; tables of mean metrics"},
     {"plot", cmd_plot, "gnuplot figures (PNG, PDF): convergence with CI bands, learning curves"},
     {"keys", cmd_keys, "every config key with its type, default, range and meaning"},
+    {"prune", cmd_prune, "drop the cells of a results file that are no longer cells of a config"},
     {"intdim", cmd_intdim, "TwoNN and MLE intrinsic-dimension estimates of the covariates"},
     {NULL, NULL, NULL},
 };
