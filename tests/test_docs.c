@@ -122,7 +122,8 @@ static void test_configs_md_tables_are_valid_markdown(void **state)
 static void test_every_command_has_help(void **state)
 {
     (void)state;
-    const char *cmds[] = {"gen", "run", "merge", "export", "slurm", "report", "plot", "keys", "intdim", NULL};
+    const char *cmds[] = {"gen", "run", "merge", "export", "slurm", "report", "plot", "keys", "intdim",
+                          "prune", NULL};
     for (int k = 0; cmds[k]; k++) {
         char cmd[512], out[8192];
         snprintf(cmd, sizeof cmd, "%s %s --help", tu_t2rec(), cmds[k]);
