@@ -33,6 +33,8 @@ static void usage(FILE *f)
         "                    exit 2 naming its pid and host)\n"
         "  --progress        progress line even when stderr is not a terminal (default: only\n"
         "                    on a terminal); --no-progress never\n\n"
+        "Paths: relative paths in CONFIG (data path, ratings, user_features, item_features,\n"
+        "output) and -o are relative to the working directory, not to the config's folder.\n"
         "One writer per results file: a run holds an exclusive lock (OUT.lock) while it runs.\n"
         "Resume: a rerun skips every cell whose record exists (ok or failed); a run killed at\n"
         "any moment loses at most the cells in flight, and the results file always opens.\n"
