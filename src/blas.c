@@ -13,9 +13,13 @@ extern int openblas_get_num_threads(void);
 extern void openblas_set_num_threads(int);
 extern char *openblas_get_config(void);
 
+static int reserved;     /* buffers this process has made sure of (blas_reserve) */
+static int load_threads; /* OpenBLAS's thread count when it loaded (blas_setup) */
+
 void blas_setup(int argc, char **argv)
 {
     (void)argc;
+    load_threads = openblas_get_num_threads();
     const char *a = getenv("T2REC_BLAS_AUTO");
     if ((a && strcmp(a, "0") == 0) || getenv("OPENBLAS_CORETYPE"))
         return;
@@ -77,30 +81,41 @@ double blas_buffer_bytes(void)
     return BLAS_BUFFER_BYTES;
 }
 
-static int reserved;   /* buffers this process has made sure of */
+
+int blas_server_threads(void)
+{
+    int n = blas_threads();
+    return (load_threads > n ? load_threads : n) - 1;
+}
 
 int blas_reserve(int n, char *err, size_t errlen)
 {
     if (n <= reserved)
         return 0;
-    /* worst case every buffer is new (some may already be in the pool, free) */
-    char what[96];
-    snprintf(what, sizeof what, "OpenBLAS (%d work buffer%s of %.0f MiB, one per BLAS-calling thread)",
-             n, n > 1 ? "s" : "", BLAS_BUFFER_BYTES / (1024.0 * 1024));
-    if (memlimit_check((n - reserved) * BLAS_BUFFER_BYTES, 0, what, err, errlen) != 0)
-        return -1;
-    /* OpenBLAS's own pool functions (exported, not in its headers); another BLAS without them
-     * gets only the check above */
+    /* OpenBLAS's own pool functions (exported, not in its headers) */
     void *(*alloc)(int) = (void *(*)(int))dlsym(RTLD_DEFAULT, "blas_memory_alloc");
     void (*release)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "blas_memory_free");
-    if (alloc && release && n <= 16) {
-        void *held[16];
-        for (int k = 0; k < n; k++)
-            held[k] = alloc(0);
-        for (int k = 0; k < n; k++)
-            if (held[k])
-                release(held[k]);
+    void *held[64];
+    int k, rc = 0;
+    if (n > 64)
+        n = 64;
+    /* one at a time: a buffer either is free in the pool (nothing mapped) or maps 128 MiB, so
+     * room for one more before each take means no take can fail, and so none can spin */
+    for (k = 0; k < n; k++) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "OpenBLAS (%d work buffers of %.0f MiB, one per thread calling BLAS and one per "
+                 "OpenBLAS thread; %d in place)", n, BLAS_BUFFER_BYTES / (1024.0 * 1024), k);
+        if (memlimit_check(BLAS_BUFFER_BYTES, 0, what, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        held[k] = alloc && release ? alloc(0) : NULL;
     }
-    reserved = n;
-    return 0;
+    for (int j = 0; j < k; j++)
+        if (held[j])
+            release(held[j]);
+    if (rc == 0)
+        reserved = n;
+    return rc;
 }

@@ -16,15 +16,17 @@ int blas_threads(void);           /* openblas_get_num_threads() */
 void blas_set_threads(int n);
 const char *blas_config(void);    /* openblas_get_config() */
 
-/* Memory limits (issue 19). OpenBLAS 0.3.21 gives every thread that calls a level-3 routine a
- * work buffer from a pool; when mapping a new one fails (ulimit -v) it retries forever, so the
- * process spins instead of failing. blas_reserve(n) makes the pool hold n buffers before any
- * cell's BLAS call: it first checks that n new buffers fit in the address-space limit (-1 with a
- * message naming the limit and the need in MiB, nothing allocated), then takes n buffers at
- * once and gives them back; they stay mapped, so up to n threads calling BLAS at the same time
- * (plus OpenBLAS's own threads, which hold theirs from start-up) never map again. Idempotent
- * per process (a later call with n no larger is free). 0 ok. */
+/* Memory limits (issue 19). OpenBLAS 0.3.21 gives every thread that calls a level-3 routine,
+ * and each of its own threads, a work buffer from a pool; when mapping a new one fails (ulimit
+ * -v) it retries forever, so the process spins instead of failing. blas_reserve(n) makes the
+ * pool hold n buffers before any of a worker's BLAS calls: it takes them one at a time, each
+ * only after checking that one more buffer fits in the address-space limit (-1 with a message
+ * naming the limit and the need in MiB when not), and gives them back; they stay mapped, so
+ * while at most n threads hold buffers at once OpenBLAS never maps again. Idempotent per
+ * process (a later call with n no larger is free). 0 ok. */
 int blas_reserve(int n, char *err, size_t errlen);
+/* OpenBLAS's own threads (at most): started when a threaded call runs, each holding a buffer */
+int blas_server_threads(void);
 double blas_buffer_bytes(void);   /* one buffer: 128 MiB (OpenBLAS's BUFFER_SIZE, 32 << 22) */
 
 #endif

@@ -137,16 +137,16 @@ static void fail(cell_record *rec, const char *what, const char *why)
 
 /* Issue 19: before any BLAS call or big allocation of a cell, make sure OpenBLAS's work buffers
  * exist (blas_reserve: two threads call BLAS when a two-tower fit runs its towers in parallel,
- * else one) and that the cell's estimated memory (data + method, as at load time) fits in what
+ * else one; plus OpenBLAS's own threads when threaded BLAS may run) and that the cell's estimated memory (data + method, as at load time) fits in what
  * ulimit -v and the cgroup leave. 0 ok; -1 with the message. */
 static int preflight(const cfg *c, const cfg_cell *cell, const est_method *m, int threads,
                      char *err, size_t errlen)
 {
     int callers = threads >= 2 && strcmp(m->name, "twotower") == 0 ? 2 : 1;
-    if (blas_reserve(callers, err, errlen) != 0) {
-        if (callers == 2) {
+    if (blas_reserve(callers + (threads >= 2 ? blas_server_threads() : 0), err, errlen) != 0) {
+        if (threads >= 2) {
             size_t at = strlen(err);
-            snprintf(err + at, errlen - at, "; with --threads 1 the two towers share one buffer");
+            snprintf(err + at, errlen - at, "; --threads 1 needs fewer");
         }
         return -1;
     }

