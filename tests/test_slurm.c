@@ -150,6 +150,8 @@ static void test_merge_script_missing_shards(void **state)
                                     "--threads 1 --no-progress && echo 0 > results/m.slurm/shard-%d-of-4.status",
                                     exe, s, s, s), 0);
     assert_int_equal(run_in("echo 1 > results/m.slurm/shard-1-of-4.status"), 0);
+    /* shard 3's task was stopped at its time limit after storing its cells (t2rec run: 130) */
+    assert_int_equal(run_in("echo 130 > results/m.slurm/shard-3-of-4.status"), 0);
     int rc = run_in("bash results/m.slurm/merge.sbatch 2>&1");
     printf("%s", out);
     assert_int_equal(rc, 1);
@@ -157,7 +159,8 @@ static void test_merge_script_missing_shards(void **state)
     assert_non_null(strstr(out, "shard 1 of 4 FAILED: its task exited with status 1; shard file: no"));
     assert_non_null(strstr(out, "shard 2 of 4 MISSING: its task did not finish"));
     assert_non_null(strstr(out, "merged 2 of 4 shard files"));
-    assert_non_null(strstr(out, "missing or failed shards: 1 2"));
+    assert_non_null(strstr(out, "shard 3 of 4 FAILED: its task exited with status 130 (interrupted: the time limit"));
+    assert_non_null(strstr(out, "missing or failed shards: 1 2 3"));
     assert_null(strstr(out, "shard 0 of 4"));
     /* the merged file holds the cells of shards 0 and 3 */
     assert_int_equal(run_in("for s in 0 3; do %s run c.ini --shard $s/4 --balance --dry-run -o results/m.h5 "
@@ -167,7 +170,7 @@ static void test_merge_script_missing_shards(void **state)
     assert_int_equal(atoi(out), want);
     assert_true(want > 0 && want < 12);
     /* the missing shards rerun: the merge now reports all shards and exits 0 */
-    for (int s = 1; s <= 2; s++)
+    for (int s = 1; s <= 3; s++)
         assert_int_equal(run_in("%s run c.ini --shard %d/4 --balance -o results/m.shard-%d-of-4.h5 "
                                 "--threads 1 --no-progress && echo 0 > results/m.slurm/shard-%d-of-4.status",
                                 exe, s, s, s), 0);
