@@ -1,9 +1,10 @@
 /* load_tsv.c — the generic ratings-TSV loader (load_tsv) and the line/field/split helpers
  * shared with load_movielens.c (see loaders.h).
  * Header rule: empty lines and lines starting with '#' are skipped; the first other line of a
- * file is a header (skipped) when its value field is not a number: the rating (third field) of
- * the ratings file, the first feature (second field) of a feature file. Any later line with a
- * non-number there is an error naming file and line. */
+ * file is a header (skipped) when its value field is a word, not a number (is_header_word): the
+ * rating (third field) of the ratings file, the first feature (second field) of a feature file.
+ * Any later line with a non-number there (and a first line with NaN/inf) is an error naming
+ * file and line. */
 #include "loaders.h"
 
 #include <errno.h>
@@ -268,6 +269,15 @@ static int is_skipped(const char *line)
     return line[0] == 0 || line[0] == '#';
 }
 
+/* A header word: a field that does not start like a number ("rating", "age"); "NaN", "inf",
+ * "1e999" and "3x" start like numbers, so a first line holding them is data (and an error). */
+static int is_header_word(const char *field)
+{
+    char *end;
+    (void)strtod(field, &end);
+    return end == field;
+}
+
 /* Read a feature file for the entities of map (which may grow); *x = rows x *dim. */
 static int read_features(const char *path, const char *what, idmap *map, double **x, int *dim,
                          char *err, size_t errlen)
@@ -305,8 +315,7 @@ static int read_features(const char *path, const char *what, idmap *map, double 
             rc = -1;
             break;
         }
-        double x;
-        if (header_ok && load_parse_double(f[1], &x) != 0)
+        if (header_ok && is_header_word(f[1]))
             continue; /* a header line: "id<TAB>age<TAB>..." */
         if (ncol < 0) {
             ncol = nf - 1;
@@ -465,7 +474,7 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
             break;
         }
         double r;
-        if (header_ok && load_parse_double(f[2], &r) != 0)
+        if (header_ok && is_header_word(f[2]))
             continue; /* a header line: "user<TAB>item<TAB>rating" */
         if (load_parse_double(f[2], &r) != 0) {
             snprintf(err, errlen, "%s:%ld: rating '%s' is not a finite number", ratings, rd.line, f[2]);
