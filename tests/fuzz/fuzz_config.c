@@ -1,17 +1,20 @@
 /* fuzz_config.c — libFuzzer target: arbitrary bytes as a config file through cfg_load and,
  * when it loads, cfg_expand and the per-cell synth parameters (SPEC section 11: bad input
- * gives a one-line message, never a crash). */
+ * gives a message of non-empty lines, one per error, never a crash). */
 #include "config.h"
 #include "fuzz_util.h"
 
 /* Upper bound on the cells of a config: replicates x lines x prod(1 + commas per line). The
- * fuzzer expands only small sweeps (a million-cell sweep is legal but costs gigabytes). */
+ * fuzzer expands only small sweeps (a million-cell sweep is legal but costs gigabytes); a
+ * range counts as CFG_MAX_RANGE values. */
 static double fuzz_cell_bound(const uint8_t *d, size_t n, int replicates)
 {
     double b = replicates > 0 ? replicates : 1, lines = 1, commas = 0;
     for (size_t k = 0; k < n; k++) {
         if (d[k] == ',')
             commas++;
+        if (d[k] == '.' && k + 1 < n && d[k + 1] == '.')
+            commas += CFG_MAX_RANGE;   /* a range "A .. B" gives up to that many values */
         if (d[k] == '\n') {
             b *= 1 + commas;
             commas = 0;
@@ -21,6 +24,27 @@ static double fuzz_cell_bound(const uint8_t *d, size_t n, int replicates)
     return b * (1 + commas) * lines;
 }
 
+/* cfg_load reports all of a file's errors, one per line (at most CFG_MAX_ERRORS + a count
+ * line): every line must be a non-empty message. */
+static void check_config_messages(const char *err)
+{
+    if (!err[0])
+        fuzz_check_message(err);
+    int lines = 0;
+    for (const char *p = err; *p;) {
+        size_t n = strcspn(p, "\n");
+        char one[2048];
+        snprintf(one, sizeof one, "%.*s", (int)n, p);
+        fuzz_check_message(one);
+        lines++;
+        p += n + (p[n] == '\n');
+        if (!*p && p[-1] == '\n')
+            fuzz_check_message("");   /* a trailing newline: an empty last line */
+    }
+    if (lines > CFG_MAX_ERRORS + 1)
+        abort();
+}
+
 int fuzz_config_one(const uint8_t *data, size_t size)
 {
     char path[512], err[2048];
@@ -28,7 +52,7 @@ int fuzz_config_one(const uint8_t *data, size_t size)
     cfg *c = NULL;
     err[0] = '\0';
     if (cfg_load(path, &c, err, sizeof err) != 0) {
-        fuzz_check_message(err);
+        check_config_messages(err);
         if (c)
             abort();   /* failure must leave *out NULL */
     } else {
