@@ -22,14 +22,15 @@
 
 static char dir[200];
 
-/* like the first cells of experiments/demo.ini: big enough that every BLAS-calling thread
- * needs its own OpenBLAS buffer (the shape under which the old code spun) */
+/* the largest cell of experiments/demo.ini (2 epochs): big enough that every BLAS-calling
+ * thread needs its own OpenBLAS buffer (under ulimit -v 400000 the old code spun on it; with
+ * n_obs = 1024 it did not) */
 static const char *CONFIG =
     "[experiment]\nname = memtest\nseed = 1\n"
-    "[data]\nn_obs = 1024\nobs_per_user = 10\nobs_per_item = 10\nuser_intrinsic_dim = 2\n"
-    "item_intrinsic_dim = 2\nuser_ambient_dim = 16\nitem_ambient_dim = 16\ntest_cold_pairs = 2000\n"
-    "test_warm_pairs = 500\n"
-    "[method.twotower]\ndepth = 2\nwidth = 64\nembed_dim = 8\nepochs = 3\n"
+    "[data]\nn_obs = 32768\nobs_per_user = 10\nobs_per_item = 10\nuser_intrinsic_dim = 2\n"
+    "item_intrinsic_dim = 2\nuser_ambient_dim = 16\nitem_ambient_dim = 16\ntest_cold_pairs = 10000\n"
+    "test_warm_pairs = 2000\n"
+    "[method.twotower]\ndepth = 2\nwidth = 64\nembed_dim = 8\nepochs = 2\n"
     "[method.baseline]\n";
 
 static int setup(void **state)
