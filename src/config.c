@@ -1361,6 +1361,11 @@ int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         st.pos = 3;
     int rc = ini_parse_stream(reader, &st, handler, &st);
+    for (int k = 0; k < c->nent; k++)   /* an entry whose key or value could not be copied */
+        if (!c->ent[k].key || !c->ent[k].raw) {
+            free(errs);
+            goto oom;
+        }
     if (rc != 0 && !errs->total) {
         /* a syntax error inih found itself: a line with neither [section] nor key = value */
         if (rc > 0) {
