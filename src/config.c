@@ -366,8 +366,9 @@ static char *reader(char *str, int num, void *stream)
         k += (size_t)l;
     }
     if (n > CFG_MAX_LINE || (int)n + 1 > num) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "line too long (%zu characters, the limit is %d)", n,
+        char msg[192];
+        snprintf(msg, sizeof msg, "line too long (%zu characters, the limit is %d; write a long "
+                 "sweep as a range, e.g. n_obs = 2^10 .. 2^20)", n,
                  CFG_MAX_LINE < num - 1 ? CFG_MAX_LINE : num - 1);
         rfail(st, NULL, NULL, "%s", msg);
         str[0] = '\0'; /* the line is skipped, reading goes on */
