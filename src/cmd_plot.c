@@ -70,6 +70,10 @@ int cmd_plot(int argc, char **argv)
             o.run_gnuplot = 0;
         else if (!strcmp(argv[k], "--where") && k + 1 < argc && nwhere < 64)
             where[nwhere++] = argv[++k];
+        else if (!strcmp(argv[k], "--where")) {
+            fprintf(stderr, "t2rec plot: --where needs KEY=VALUE (at most 64)\n");
+            return 2;
+        }
         else if (argv[k][0] == '-') {
             fprintf(stderr, "t2rec plot: unknown option '%s' (t2rec plot --help)\n", argv[k]);
             return 2;

@@ -87,6 +87,10 @@ int cmd_report(int argc, char **argv)
             diff = argv[++k];
         else if (!strcmp(argv[k], "--where") && k + 1 < argc && nwhere < 64)
             where[nwhere++] = argv[++k];
+        else if (!strcmp(argv[k], "--where")) {
+            fprintf(stderr, "t2rec report: --where needs KEY=VALUE (at most 64)\n");
+            return 2;
+        }
         else if (argv[k][0] == '-') {
             fprintf(stderr, "t2rec report: unknown option '%s' (t2rec report --help)\n", argv[k]);
             return 2;
