@@ -88,8 +88,9 @@ int blas_server_threads(void)
     return (load_threads > n ? load_threads : n) - 1;
 }
 
-int blas_reserve(int n, char *err, size_t errlen)
+int blas_reserve(int callers, int threaded, char *err, size_t errlen)
 {
+    int server = threaded ? blas_server_threads() : 0, n = callers + server;
     if (n <= reserved)
         return 0;
     /* OpenBLAS's own pool functions (exported, not in its headers) */
@@ -99,14 +100,18 @@ int blas_reserve(int n, char *err, size_t errlen)
     int k, rc = 0;
     if (n > 64)
         n = 64;
-    /* one at a time: a buffer either is free in the pool (nothing mapped) or maps 128 MiB, so
-     * room for one more before each take means no take can fail, and so none can spin */
+    /* One at a time: a take either finds a free buffer in the pool (nothing mapped) or maps
+     * one. OpenBLAS's own threads, started asynchronously, may each map theirs at the same
+     * moment (once per thread, until the first reservation has covered them), so room for
+     * 1 + server buffers before each take means no mapping can fail, and so none can spin. */
+    int racing = reserved ? 0 : server;
     for (k = 0; k < n; k++) {
-        char what[160];
+        char what[200];
         snprintf(what, sizeof what,
-                 "OpenBLAS (%d work buffers of %.0f MiB, one per thread calling BLAS and one per "
-                 "OpenBLAS thread; %d in place)", n, BLAS_BUFFER_BYTES / (1024.0 * 1024), k);
-        if (memlimit_check(BLAS_BUFFER_BYTES, 0, what, err, errlen) != 0) {
+                 "OpenBLAS (%d work buffers of %.0f MiB: %d for the threads calling BLAS, %d for "
+                 "its own threads; %d in place)", n, BLAS_BUFFER_BYTES / (1024.0 * 1024),
+                 callers, server, k);
+        if (memlimit_check((1 + racing) * BLAS_BUFFER_BYTES, 0, what, err, errlen) != 0) {
             rc = -1;
             break;
         }

@@ -18,13 +18,14 @@ const char *blas_config(void);    /* openblas_get_config() */
 
 /* Memory limits (issue 19). OpenBLAS 0.3.21 gives every thread that calls a level-3 routine,
  * and each of its own threads, a work buffer from a pool; when mapping a new one fails (ulimit
- * -v) it retries forever, so the process spins instead of failing. blas_reserve(n) makes the
- * pool hold n buffers before any of a worker's BLAS calls: it takes them one at a time, each
- * only after checking that one more buffer fits in the address-space limit (-1 with a message
- * naming the limit and the need in MiB when not), and gives them back; they stay mapped, so
- * while at most n threads hold buffers at once OpenBLAS never maps again. Idempotent per
- * process (a later call with n no larger is free). 0 ok. */
-int blas_reserve(int n, char *err, size_t errlen);
+ * -v) it retries forever, so the process spins instead of failing. blas_reserve makes the pool
+ * hold callers + (threaded ? OpenBLAS's own threads : 0) buffers before any of a worker's BLAS
+ * calls: it takes them one at a time, each only after checking that the address-space limit
+ * leaves room for it (and for OpenBLAS's own threads, which may be mapping theirs at the same
+ * moment), -1 with a message naming the limit and the need in MiB when not; then gives them
+ * back. They stay mapped, so OpenBLAS never maps again. Idempotent per process (a later call
+ * needing no more buffers is free). 0 ok. */
+int blas_reserve(int callers, int threaded, char *err, size_t errlen);
 /* OpenBLAS's own threads (at most): started when a threaded call runs, each holding a buffer */
 int blas_server_threads(void);
 double blas_buffer_bytes(void);   /* one buffer: 128 MiB (OpenBLAS's BUFFER_SIZE, 32 << 22) */

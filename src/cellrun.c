@@ -143,7 +143,7 @@ static int preflight(const cfg *c, const cfg_cell *cell, const est_method *m, in
                      char *err, size_t errlen)
 {
     int callers = threads >= 2 && strcmp(m->name, "twotower") == 0 ? 2 : 1;
-    if (blas_reserve(callers + (threads >= 2 ? blas_server_threads() : 0), err, errlen) != 0) {
+    if (blas_reserve(callers, threads >= 2, err, errlen) != 0) {
         if (threads >= 2) {
             size_t at = strlen(err);
             snprintf(err + at, errlen - at, "; --threads 1 needs fewer");

@@ -4,7 +4,10 @@
  * (write, fsync) so pipes and terminals are left alone. When it fires it appends one line to the
  * file T2REC_FAULT_LOG, so the walk knows when K went past the last call. Built by the test with
  * cc -shared -fPIC; not part of t2rec. (stdio writes go through glibc's internal write and are
- * not seen; t2rec's results files are written with write(2).) */
+ * not seen; t2rec's results files are written with write(2).)
+ * T2REC_FAULT="malloc:K" makes the K-th malloc / calloc / realloc counted from when the shim
+ * loads fail with ENOMEM (counted across threads; a forked process goes on from its parent's
+ * count). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME };
+enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_MALLOC };
 static int which = F_NONE;
 static long target, count;
 
@@ -36,6 +39,8 @@ __attribute__((constructor)) static void fault_init(void)
     else if (l == 6 && !strncmp(e, "rename", 6))
         which = F_RENAME;
     target = atol(colon + 1);
+    if (l == 6 && !strncmp(e, "malloc", 6))
+        which = F_MALLOC;   /* last: from here on allocations count */
 }
 
 static int regular(int fd)
@@ -44,7 +49,15 @@ static int regular(int fd)
     return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static void fired_in(const char *what, const char *where);
+
 static void fired(const char *what)
+{
+    fired_in(what, NULL);
+}
+
+/* the log line, with the library whose call failed when known */
+static void fired_in(const char *what, const char *where)
 {
     const char *p = getenv("T2REC_FAULT_LOG");
     if (!p)
@@ -52,8 +65,9 @@ static void fired(const char *what)
     int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return;
-    char line[128];
-    int n = snprintf(line, sizeof line, "%s %ld pid %ld\n", what, target, (long)getpid());
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s %ld pid %ld%s%s\n", what, target, (long)getpid(),
+                     where ? " in " : "", where ? where : "");
     if (syscall(SYS_write, fd, line, (size_t)n) < 0) { /* nothing to do */ }
     close(fd);
 }
@@ -95,4 +109,34 @@ int rename(const char *a, const char *b)
         return -1;
     }
     return real(a, b);
+}
+
+/* glibc's own allocator entry points: no dlsym (which allocates) needed */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+static int malloc_fails(void *caller)
+{
+    if (which != F_MALLOC || __atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST) != target)
+        return 0;
+    Dl_info info;
+    fired_in("malloc", dladdr(caller, &info) && info.dli_fname ? info.dli_fname : NULL);
+    errno = ENOMEM;
+    return 1;
+}
+
+void *malloc(size_t n)
+{
+    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
 }
