@@ -72,6 +72,24 @@ static int check_output_dir(const char *out)
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - out), out);
     struct stat st;
+    if (stat(dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        /* create the missing folders of the output path (mkdir -p), then check as usual */
+        for (char *p = dir + 1;; p++) {
+            if (*p != '/' && *p != 0)
+                continue;
+            char c = *p;
+            *p = 0;
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "t2rec run: %s: cannot create output directory '%s': %s\n", out,
+                        dir, strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (!c)
+                break;
+        }
+        fprintf(stderr, "t2rec run: created output directory '%s'\n", dir);
+    }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "t2rec run: %s: output directory '%s' %s\n", out, dir,
                 stat(dir, &st) == 0 ? "is not a directory" : "does not exist");
