@@ -22,7 +22,7 @@ static const char *CFG =
 static void test_output_folders_created(void **state)
 {
     (void)state;
-    char dir[512], path[700], cmd[2048], out[8192], bin[PATH_MAX];
+    char dir[512], path[700], cmd[8192], out[8192], bin[PATH_MAX];
     assert_non_null(realpath(tu_t2rec(), bin));
     tu_tmpdir("run_output", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/c.ini", dir);
