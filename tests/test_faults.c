@@ -228,6 +228,61 @@ static void test_blas_buffers(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A cgroup memory limit of 150 MiB (needs root and a writable memory controller, v1 or v2;
+ * skipped otherwise): a run whose cell needs more ends (120 s timeout) with the cgroup limit
+ * and the need named, exit 3, and what it stored opens. */
+static void test_cgroup_limit(void **state)
+{
+    (void)state;
+    if (tu_sanitized() || geteuid() != 0)
+        skip();
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f)
+        skip();
+    char line[1024], grp[1400] = "", limit_file[1500];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c2 = strchr(line, ':') ? strchr(strchr(line, ':') + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        const char *path = strcmp(c2 + 1, "/") == 0 ? "" : c2 + 1;
+        if (strncmp(line, "0::", 3) == 0 && !grp[0]) {
+            snprintf(grp, sizeof grp, "/sys/fs/cgroup%s/t2rec_test_%d", path, (int)getpid());
+            snprintf(limit_file, sizeof limit_file, "%s/memory.max", grp);
+        } else if (strstr(line, ":memory:")) {
+            snprintf(grp, sizeof grp, "/sys/fs/cgroup/memory%s/t2rec_test_%d", path,
+                     (int)getpid());
+            snprintf(limit_file, sizeof limit_file, "%s/memory.limit_in_bytes", grp);
+            break;   /* v1 memory controller: prefer it (v2 may lack the controller) */
+        }
+    }
+    fclose(f);
+    char cmd[8192], log[16384], cfgp[700], out[700];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && echo %d > %s 2>&1", grp, 150 << 20, limit_file);
+    if (!grp[0] || tu_run(cmd, log, sizeof log) != 0) {
+        printf("skipped: cannot set a cgroup memory limit here (%s)\n", grp);
+        if (grp[0])
+            rmdir(grp);
+        skip();
+    }
+    snprintf(cfgp, sizeof cfgp, "%s/big.ini", dir);
+    assert_int_equal(tu_write_file(cfgp, "[experiment]\nname = big\nseed = 1\n[data]\n"
+                                   "n_obs = 3000000\nuser_ambient_dim = 16\nitem_ambient_dim = 16\n"
+                                   "test_cold_pairs = 1000\ntest_warm_pairs = 1000\n"
+                                   "[method.baseline]\n"), 0);
+    snprintf(out, sizeof out, "%s/cg.h5", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s.cells; timeout 120 sh -c 'echo $$ > %s/cgroup.procs && "
+             "exec %s run %s -o %s --threads 1 --no-progress' 2>&1", out, out, grp, tu_t2rec(),
+             cfgp, out);
+    int rc = tu_run(cmd, log, sizeof log);
+    rmdir(grp);
+    if (rc != 3)
+        fail_msg("run in a 150 MiB cgroup: exit %d (want 3)\n%s", rc, log);
+    assert_non_null(strstr(log, "cgroup memory limit is 150 MiB"));
+    assert_non_null(strstr(log, "needs about"));
+    assert_true(cells_in(out) == 1);   /* the refused cell, stored as failed */
+}
+
 /* The malloc walk: the K-th allocation of a tiny run fails (K = 1, 2, 4, 7, ... x1.5 until K
  * passes the last allocation). Every run must end (60 s timeout) with exit 0, 1 or 2, and what
  * it stored must open. A signal is tolerated only when the failed allocation was made inside
@@ -296,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_blas_buffers),
         cmocka_unit_test(test_ulimit_refuses_cleanly),
         cmocka_unit_test(test_ulimit_enough),
+        cmocka_unit_test(test_cgroup_limit),
         cmocka_unit_test(test_malloc_walk),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
