@@ -5,9 +5,10 @@
  * file T2REC_FAULT_LOG, so the walk knows when K went past the last call. Built by the test with
  * cc -shared -fPIC; not part of t2rec. (stdio writes go through glibc's internal write and are
  * not seen; t2rec's results files are written with write(2).)
- * T2REC_FAULT="malloc:K" makes the K-th malloc / calloc / realloc counted from when the shim
- * loads fail with ENOMEM (counted across threads; a forked process goes on from its parent's
- * count). */
+ * T2REC_FAULT="malloc:K" (shim built with -DFAULT_MALLOC, as tests/test_faults.c does; without
+ * it malloc is not wrapped, so an ASan build's allocator is left alone) makes the K-th malloc /
+ * calloc / realloc counted from when the shim loads fail with ENOMEM (counted across threads;
+ * a forked process goes on from its parent's count). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -111,6 +112,7 @@ int rename(const char *a, const char *b)
     return real(a, b);
 }
 
+#ifdef FAULT_MALLOC
 /* glibc's own allocator entry points: no dlsym (which allocates) needed */
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -140,3 +142,4 @@ void *realloc(void *p, size_t n)
 {
     return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
 }
+#endif

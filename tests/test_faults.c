@@ -295,7 +295,8 @@ static void test_malloc_walk(void **state)
         skip();   /* ASan's allocator does not go through the shim's malloc */
     char shim[700], cfgp[700], out[700], flog[700], cmd[8192], log[16384];
     snprintf(shim, sizeof shim, "%s/fault_shim.so", dir);
-    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o %s tests/fault_shim.c -ldl 2>&1", shim);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -DFAULT_MALLOC -o %s tests/fault_shim.c -ldl 2>&1",
+             shim);
     if (tu_run(cmd, log, sizeof log) != 0) {
         printf("skipped: cannot build the fault shim (%s)\n", log);
         skip();
