@@ -142,4 +142,28 @@ void *realloc(void *p, size_t n)
 {
     return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
 }
+
+/* strdup / strndup counted here too, so that the log names their caller (t2rec, HDF5), not
+ * libc; allocations libc makes for itself (fopen, vasprintf) are logged as libc's */
+char *strdup(const char *s)
+{
+    if (malloc_fails(__builtin_return_address(0)))
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = __libc_malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+char *strndup(const char *s, size_t max)
+{
+    if (malloc_fails(__builtin_return_address(0)))
+        return NULL;
+    size_t n = strnlen(s, max);
+    char *d = __libc_malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
 #endif
