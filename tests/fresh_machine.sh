@@ -61,8 +61,13 @@ grep -q "slope" "$root/demo.log" || { echo "fresh-check: no slope table in the d
 if [ "${FRESH_TEST:-0}" = 1 ] && [ $ok = 1 ]; then
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb \
         bash -c 'cd /work/t2rec && make test' 2>&1 | tee "$root/test.log" | tail -n 5
+    cp "$root/test.log" "${FRESH_LOG:-/tmp/t2rec-fresh-test.log}" 2>/dev/null || true
     t3=$(date +%s)
     echo "fresh-check: make test in $((t3 - t2)) s"
-    grep -q "tests: .* 0 failed" "$root/test.log" || { echo "fresh-check: make test failed"; ok=0; }
+    grep -q "tests: .* 0 failed" "$root/test.log" || {
+        echo "fresh-check: make test failed:"
+        grep -E "^\[  (FAILED|ERROR) |^\[   LINE   \]|^=== |exit [1-9]" "$root/test.log" | grep -B1 -E "FAILED|ERROR|LINE|exit [1-9]" | head -n 40
+        ok=0
+    }
 fi
 if [ $ok = 1 ]; then echo "fresh-check: passed"; else echo "fresh-check: FAILED"; exit 1; fi
