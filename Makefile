@@ -39,7 +39,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(VERSION_INC): FORCE
+# one pattern rule for every build tree (build, build-san, build-fuzz)
+%/gen/t2rec_version.inc: FORCE
 	@mkdir -p $(dir $@)
 	@v='#define T2REC_VERSION_STR "$(GIT_VERSION)"'; \
 	  [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
@@ -160,8 +161,6 @@ $(FUZZ_BUILD)/synth/%.o: synth/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 $(FUZZ_BUILD)/src/version.o: $(FUZZ_BUILD)/gen/t2rec_version.inc
-$(FUZZ_BUILD)/gen/t2rec_version.inc: FORCE
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) $@
 $(FUZZ_BUILD)/libt2rec-fuzz.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libt2rec-fuzz.a
