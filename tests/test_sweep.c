@@ -740,13 +740,14 @@ static void test_force_and_bad_output(void **state)
 {
     (void)state;
     char cmd[4096], log[4096];
-    /* output in a missing directory: exit 2, nothing created */
-    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/nowhere/x.h5", tu_t2rec(), dir, dir);
+    /* output under a regular file (a folder that cannot be created): exit 2, nothing created;
+     * missing folders themselves are created (test_run_output) */
+    snprintf(cmd, sizeof cmd, "%s run %s/c.ini -o %s/c.ini/nowhere/x.h5", tu_t2rec(), dir, dir);
     assert_int_equal(tu_run(cmd, log, sizeof log), 2);
     assert_non_null(strstr(log, "nowhere"));
     struct stat st;
     char p[600];
-    snprintf(p, sizeof p, "%s/nowhere", dir);
+    snprintf(p, sizeof p, "%s/c.ini/nowhere", dir);
     assert_true(stat(p, &st) != 0);
     /* a results file that is not HDF5: exit 2, file untouched */
     snprintf(p, sizeof p, "%s/garbage.h5", dir);
