@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "shquote.h"
 #include "commands.h"
 #include "config.h"
 #include "shard.h"
@@ -180,24 +181,6 @@ static int write_script(const char *path, const char *text)
     }
     free(tmp);
     return 0;
-}
-
-/* Single-quote for the shell. */
-static void shq(const char *s, char *buf, size_t n)
-{
-    size_t at = 0;
-    if (at + 1 < n)
-        buf[at++] = '\'';
-    for (; *s && at + 5 < n; s++) {
-        if (*s == '\'') {
-            memcpy(buf + at, "'\\''", 4);
-            at += 4;
-        } else
-            buf[at++] = *s;
-    }
-    if (at + 1 < n)
-        buf[at++] = '\'';
-    buf[at] = 0;
 }
 
 /* Templates: --templates DIR, else $T2REC_SLURM_TEMPLATES, else the source tree this binary
@@ -514,15 +497,15 @@ int cmd_slurm(int argc, char **argv)
     for (int t = 0; t < tasks; t++) {
         char p[PATH_MAX], q[PATH_MAX * 2];
         sweep_shard_path(out, t, tasks, p, sizeof p);
-        shq(p, q, sizeof q);
+        sh_quote(p, q, sizeof q);
         size_t at = strlen(shards);
         snprintf(shards + at, shl - at, "%s%s", t ? " " : "", q);
     }
     free(shards_q);
     char q_exe[PATH_MAX * 2], q_cfg[PATH_MAX * 2], q_out[PATH_MAX * 2], q_stem[PATH_MAX * 2];
-    shq(exe, q_exe, sizeof q_exe);
-    shq(cfg_abs, q_cfg, sizeof q_cfg);
-    shq(out, q_out, sizeof q_out);
+    sh_quote(exe, q_exe, sizeof q_exe);
+    sh_quote(cfg_abs, q_cfg, sizeof q_cfg);
+    sh_quote(out, q_out, sizeof q_out);
     snprintf(q_stem, sizeof q_stem, "%s", stem);   /* used inside double quotes */
     char s_tasks[32], s_last[32], s_cpus[32], s_limit[32] = "";
     snprintf(s_tasks, sizeof s_tasks, "%d", tasks);

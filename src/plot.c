@@ -1,6 +1,7 @@
 /* plot.c — gnuplot figures of a results file (see plot.h): the data (.dat), a small driver
  * script per figure (.gp: the data-dependent variables, then `load` of the copied style
  * script from plots/), and gnuplot run on it in the output folder. */
+#include "shquote.h"
 #include "plot.h"
 #include <errno.h>
 #include <limits.h>
@@ -99,24 +100,6 @@ static void gp_int_array(FILE *f, const char *name, const int *v, int n)
     for (int k = 0; k < n; k++)
         fprintf(f, "%s%d", k ? ", " : "", v[k]);
     fprintf(f, n > 0 ? "]\n" : "0]\n");
-}
-
-/* Single-quoted for sh. */
-static void shq(const char *s, char *buf, size_t n)
-{
-    size_t at = 0;
-    if (at + 1 < n)
-        buf[at++] = '\'';
-    for (; *s && at + 5 < n; s++) {
-        if (*s == '\'') {
-            memcpy(buf + at, "'\\''", 4);
-            at += 4;
-        } else
-            buf[at++] = *s;
-    }
-    if (at + 1 < n)
-        buf[at++] = '\'';
-    buf[at] = 0;
 }
 
 static double metric_of(const cell_record *r, const char *name)
@@ -218,10 +201,10 @@ static int run_script(const plot_opts *o, const char *name, char *err, size_t er
     char logname[PATH_MAX], gpname[PATH_MAX], cmd[9 * PATH_MAX];
     snprintf(logname, sizeof logname, "%.2000s.gp.log", name);
     snprintf(gpname, sizeof gpname, "%.2000s.gp", name);
-    shq(o->outdir, qd, sizeof qd);
-    shq(gpname, qn, sizeof qn);
-    shq(o->gnuplot ? o->gnuplot : "gnuplot", qg, sizeof qg);
-    shq(logname, qlog, sizeof qlog);
+    sh_quote(o->outdir, qd, sizeof qd);
+    sh_quote(gpname, qn, sizeof qn);
+    sh_quote(o->gnuplot ? o->gnuplot : "gnuplot", qg, sizeof qg);
+    sh_quote(logname, qlog, sizeof qlog);
     snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>%s", qd, qg, qn, qlog);
     int st = system(cmd);
     if (st != 0) {

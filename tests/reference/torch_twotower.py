@@ -19,12 +19,11 @@ import resource
 import sys
 import time
 
-import h5py
 import numpy as np
 import torch
 
 from openblas_core import blas_core   # tests/reference/openblas_core.py
-from twotower_ref import tower        # the same tower as the step-by-step cross-check
+from twotower_ref import read_data, standardise, tower   # shared with the other references
 
 
 def he_uniform_(t):
@@ -34,14 +33,6 @@ def he_uniform_(t):
                 a = (6.0 / m.weight.shape[1]) ** 0.5
                 m.weight.uniform_(-a, a)
                 m.bias.zero_()
-
-
-def standardise(x, ents):
-    e = np.unique(ents)
-    mean = x[e].mean(axis=0)
-    sd = x[e].std(axis=0)
-    sd[~(sd > 1e-12)] = 1.0
-    return ((x - mean) / sd).astype(np.float32)
 
 
 def main():
@@ -61,10 +52,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    with h5py.File(a.data, "r") as f:
-        ux, ix = f["users/x"][...], f["items/x"][...]
-        sp = {k: {c: f["splits/%s/%s" % (k, c)][...] for c in ("user", "item", "rating", "oracle")}
-              for k in ("train", "valid", "test_cold")}
+    ux, ix, sp = read_data(a.data)
     tr = sp["train"]
     XU = torch.from_numpy(standardise(ux, tr["user"]))
     XI = torch.from_numpy(standardise(ix, tr["item"]))

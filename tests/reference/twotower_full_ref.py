@@ -26,25 +26,10 @@ import json
 import sys
 import time
 
-import h5py
 import numpy as np
 import torch
 
-
-def tower(in_dim, depth, width, out_dim):
-    layers, d = [], in_dim
-    for _ in range(depth):
-        layers += [torch.nn.Linear(d, width), torch.nn.ReLU()]
-        d = width
-    layers.append(torch.nn.Linear(d, out_dim))
-    return torch.nn.Sequential(*layers)
-
-
-def standardise(x, ents):
-    e = np.unique(ents)
-    mean, sd = x[e].mean(axis=0), x[e].std(axis=0)
-    sd[~(sd > 1e-12)] = 1.0
-    return torch.from_numpy(((x - mean) / sd).astype(np.float32))
+from twotower_ref import read_data, standardise, tower   # shared with the other references
 
 
 def main():
@@ -63,12 +48,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    with h5py.File(a.data, "r") as f:
-        ux, ix = f["users/x"][...], f["items/x"][...]
-        sp = {k: {c: f["splits/%s/%s" % (k, c)][...] for c in ("user", "item", "rating", "oracle")}
-              for k in ("train", "valid", "test_cold")}
+    ux, ix, sp = read_data(a.data)
     tr = sp["train"]
-    XU, XI = standardise(ux, tr["user"]), standardise(ix, tr["item"])
+    XU = torch.from_numpy(standardise(ux, tr["user"]))
+    XI = torch.from_numpy(standardise(ix, tr["item"]))
     mu = float(tr["rating"].mean())
     tu = torch.from_numpy(tr["user"].astype(np.int64))
     ti = torch.from_numpy(tr["item"].astype(np.int64))

@@ -30,6 +30,27 @@ import numpy as np
 import torch
 
 
+def standardise(x, ents):
+    """Columns standardised with the mean and sd over the distinct entities ents (sd 0 -> 1),
+    as est_twotower.c does; float32 numpy."""
+    e = np.unique(ents)
+    mean = x[e].mean(axis=0)
+    sd = x[e].std(axis=0)
+    sd[~(sd > 1e-12)] = 1.0
+    return ((x - mean) / sd).astype(np.float32)
+
+
+def read_data(path):
+    """A `t2rec gen` data file: user and item covariates and the train/valid/test_cold splits
+    (user, item, rating, oracle)."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        ux, ix = f["users/x"][...], f["items/x"][...]
+        sp = {k: {c: f["splits/%s/%s" % (k, c)][...] for c in ("user", "item", "rating", "oracle")}
+              for k in ("train", "valid", "test_cold")}
+    return ux, ix, sp
+
+
 def tower(in_dim, depth, width, out_dim):
     layers, d = [], in_dim
     for _ in range(depth):
