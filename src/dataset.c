@@ -69,6 +69,7 @@ void ds_split_free(ds_split *s)
     free(s->item);
     free(s->rating);
     free(s->oracle);
+    free(s->time);
     memset(s, 0, sizeof *s);
 }
 

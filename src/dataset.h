@@ -18,6 +18,8 @@ typedef struct {
     int32_t *user, *item;
     double *rating;
     double *oracle;          /* NULL when the truth is unknown (real data) */
+    double *time;            /* interaction time of each pair (seconds or generator time units;
+                                NULL when the data have none); freed by ds_split_free */
 } ds_split;
 
 typedef struct {

@@ -186,6 +186,36 @@ static void mf_predict(const void *model, const ds_data *d, long n, const int32_
     }
 }
 
+/* Inner-product vectors (est_method.vectors): user [s_u p_u, 1, mu + s_u b_u], item
+ * [s_i q_i, s_i b_i, 1] with s = 1 for a seen entity, 0 for an unseen one, so that
+ * <user, item> = mf_raw, its fallbacks included. */
+static int mf_vectors(const void *model, const ds_data *d, int side, long n, const int32_t *ids,
+                      float *out)
+{
+    const mf_model *m = model;
+    (void)d;
+    int k = m->k, dim = k + 2;
+    if (!out)
+        return dim;
+    for (long r = 0; r < n; r++) {
+        int32_t e = ids[r];
+        float *o = out + (size_t)r * dim;
+        int seen = side ? e >= 0 && e < m->n_items && m->ni[e] > 0
+                        : e >= 0 && e < m->n_users && m->nu[e] > 0;
+        const double *v = side ? m->Q : m->P;
+        for (int c = 0; c < k; c++)
+            o[c] = seen ? (float)v[(size_t)e * k + c] : 0.0f;
+        if (side) {
+            o[k] = seen ? (float)m->bi[e] : 0.0f;
+            o[k + 1] = 1.0f;
+        } else {
+            o[k] = 1.0f;
+            o[k + 1] = (float)(m->mu + (seen ? m->bu[e] : 0.0));
+        }
+    }
+    return dim;
+}
+
 static long count_fallback(const mf_model *m, const ds_split *s)
 {
     long c = 0;
@@ -554,4 +584,5 @@ const est_method est_mf = {
     .train = mf_train,
     .predict = mf_predict,
     .free_model = mf_free,
+    .vectors = mf_vectors,
 };

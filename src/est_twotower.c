@@ -405,6 +405,28 @@ done:
     free(Ei);
 }
 
+/* Inner-product vectors (est_method.vectors): user [f(x_u), mu], item [g(x_i), 1], so that
+ * <user, item> = mu + <f, g> = tt_predict. */
+static int tt_vectors(const void *model, const ds_data *d, int side, long n, const int32_t *ids,
+                      float *out)
+{
+    const tt_model *m = model;
+    int P = m->net->embed_dim, dim = P + 1;
+    if (!out || n <= 0)
+        return dim;
+    float *E = malloc((size_t)n * P * sizeof *E);
+    int rc = E ? (side ? embed_both(m, d, NULL, 0, NULL, ids, n, E, 0)
+                       : embed_both(m, d, ids, n, E, NULL, 0, NULL, 0))
+               : -1;
+    if (rc == 0)
+        for (long k = n - 1; k >= 0; k--) {   /* widen rows P -> P + 1 */
+            memcpy(out + (size_t)k * dim, E + (size_t)k * P, (size_t)P * sizeof *out);
+            out[(size_t)k * dim + P] = side ? 1.0f : (float)m->mu;
+        }
+    free(E);
+    return rc == 0 ? dim : -1;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 /* A data.* key the runner adds to the method's kvset (not in tt_params): a finite number, or -1. */
@@ -925,4 +947,5 @@ const est_method est_twotower = {
     .train = tt_train,
     .predict = tt_predict,
     .free_model = tt_free,
+    .vectors = tt_vectors,
 };

@@ -86,6 +86,14 @@ typedef struct {
     void (*predict)(const void *model, const ds_data *d, long n, const int32_t *u,
                     const int32_t *i, double *out);
     void (*free_model)(void *model);
+    /* Optional: the model as an inner-product scorer, for retrieval and embedding compression.
+     * Writes to out (n x dim floats, row-major) the vectors of the entity rows ids[0..n) of one
+     * side (0 = users, 1 = items), such that <user vector, item vector> equals predict() before
+     * any clipping to the rating scale, fallbacks for unseen entities included. Returns dim
+     * (> 0; out may be NULL to ask for dim only), or -1 when memory ran out. NULL: the method
+     * is not an inner-product model. */
+    int (*vectors)(const void *model, const ds_data *d, int side, long n, const int32_t *ids,
+                   float *out);
     /* Optional: bytes a fit with these (valid) parameters needs on data of this shape, within a
      * small factor, so that absurd sizes are refused at load time. NULL: negligible. */
     double (*memory_bytes)(const kvset *params, const est_shape *shape);
