@@ -228,7 +228,8 @@ int cellrun_run(const cfg *c, const cfg_cell *cell, cellrun_cache *cache, int th
         if (!model) {
             fail(rec, "fit", err[0] ? err : "training failed");
         } else {
-            if (metrics_evaluate(m, model, d, &rec->metrics) != 0) {
+            if (metrics_evaluate(m, model, d, &rec->metrics) != 0 ||
+                (m->extra_metrics && m->extra_metrics(model, d, &rec->metrics) != 0)) {
                 fail(rec, "metrics", "out of memory");
             } else {
                 for (int k = 0; k < rec->metrics.n; k++)

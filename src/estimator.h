@@ -13,6 +13,8 @@
 #include "dataset.h"
 #include "params.h"
 
+struct metric_set;   /* metrics.h */
+
 /* Per-epoch curves and notes a fit leaves for the results file. */
 typedef struct {
     int n, cap;
@@ -92,6 +94,11 @@ typedef struct {
      * any clipping to the rating scale, fallbacks for unseen entities included. Returns dim
      * (> 0; out may be NULL to ask for dim only), or -1 when memory ran out. NULL: the method
      * is not an inner-product model. */
+    /* Optional: metrics only this method can compute (a pipeline's stage-wise recall, a
+     * compressor's recall against dense retrieval, ...), added to the cell's metrics after the
+     * standard ones (metrics_evaluate). Names are static strings, distinct from the standard
+     * names. 0, or -1 when memory ran out. NULL: none. */
+    int (*extra_metrics)(const void *model, const ds_data *d, struct metric_set *out);
     int (*vectors)(const void *model, const ds_data *d, int side, long n, const int32_t *ids,
                    float *out);
     /* Optional: bytes a fit with these (valid) parameters needs on data of this shape, within a

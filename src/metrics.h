@@ -29,9 +29,9 @@
 #include "dataset.h"
 #include "estimator.h"
 
-#define METRICS_MAX 32
+#define METRICS_MAX 96
 
-typedef struct {
+typedef struct metric_set {
     int n;
     const char *name[METRICS_MAX];   /* static strings */
     double value[METRICS_MAX];
