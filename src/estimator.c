@@ -7,9 +7,10 @@
 
 /* Each method defines its table in its own file (est_NAME.c). */
 extern const est_method est_baseline, est_oracle, est_twotower, est_mf, est_autorec;
+extern const est_method est_joint;
 
 const est_method *const est_methods[] = {
-    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, NULL,
+    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, NULL,
 };
 
 const est_method *est_find(const char *name)
