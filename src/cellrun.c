@@ -51,11 +51,30 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
             return -1;
         ds_from_synth(&s, d);
         synth_dataset_free(&s);
+        d->pop_gamma = param_real(T, &cell->data, "pop_gamma");
         return 0;
     }
     double vf = param_real(T, &cell->data, "valid_fraction");
     double thr = param_real(T, &cell->data, "relevance_threshold");
     int rc, cold = strcmp(param_str(T, &cell->data, "split"), "cold_users") == 0;
+    /* split = temporal / leave_last (issue 15): deterministic cuts by time, no seed */
+    const char *split = param_str(T, &cell->data, "split");
+    load_time_opts to = {.kind = strcmp(split, "temporal") == 0     ? LOAD_TEMPORAL
+                                 : strcmp(split, "leave_last") == 0 ? LOAD_LEAVE_LAST : 0,
+                         .valid_fraction = param_real(T, &cell->data, "temporal_valid"),
+                         .test_fraction = param_real(T, &cell->data, "temporal_test"),
+                         .k = (int)param_int(T, &cell->data, "leave_last_k")};
+    if (to.kind) {
+        if (strcmp(source, "movielens100k") == 0)
+            rc = load_movielens100k_by_time(param_str(T, &cell->data, "path"), &to, d, err, errlen);
+        else
+            rc = load_tsv_by_time(param_str(T, &cell->data, "ratings"),
+                                  kv_get(&cell->data, "user_features"),
+                                  kv_get(&cell->data, "item_features"), &to, d, err, errlen);
+        d->relevance_threshold = thr;
+        d->pop_gamma = param_real(T, &cell->data, "pop_gamma");
+        return rc;
+    }
     if (strcmp(source, "movielens100k") == 0) {
         /* split = cold_users ignores the fold files; the fold name then picks one of several
          * independent random hold-outs of users (u1..u5: five), so a fold axis gives replicates */
@@ -69,6 +88,7 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
                                 param_real(T, &cell->data, "cold_user_fraction"), seed, d, err,
                                 errlen);
         d->relevance_threshold = thr;
+        d->pop_gamma = param_real(T, &cell->data, "pop_gamma");
         return rc;
     }
     /* tsv: the feature files are optional (no default in the table) */
@@ -82,6 +102,7 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
         rc = load_tsv(ratings, uf, itf, vf, param_real(T, &cell->data, "test_fraction"),
                       cell->data_seed, d, err, errlen);
     d->relevance_threshold = thr;
+    d->pop_gamma = param_real(T, &cell->data, "pop_gamma");
     return rc;
 }
 

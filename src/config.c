@@ -986,6 +986,8 @@ static void fill_synth(const kvset *d, synth_params *p)
     p->test_warm_pairs = I("test_warm_pairs");
     p->valid_fraction = R("valid_fraction");
     p->cold_list_size = (int)I("cold_list_size");
+    p->protocol = (synth_protocol)CH("protocol");
+    p->leave_last_k = (int)I("leave_last_k");
 #undef I
 #undef R
 #undef CH

@@ -27,8 +27,12 @@ const param_spec cfg_experiment_keys[] = {
 
 /* The synthetic knobs; defaults (NULL here) are filled from synth_params_default. Order
  * follows synth_params. */
-enum { NSYNTH = 24 };
-static param_spec synth_keys[NSYNTH + 2] = {
+enum { NSYNTH = 26 };
+/* Keys of every source: how the ranking metrics weigh popular items (metrics.h). */
+#define POP_GAMMA_KEY {"pop_gamma", PT_REAL, "0.5", 0, 10, NULL, \
+                       "pop_* metrics: relevant item i weighs pop(i)^-gamma (0 = plain metric)"}
+/* Room for the keys of other protocols (e.g. k-shot) goes after these. */
+static param_spec synth_keys[NSYNTH + 3] = {
     SOURCE_KEY,
     {"n_obs", PT_INT, NULL, 1, BIG, NULL, "|Omega|: number of training pairs"},
     {"obs_per_user", PT_REAL, NULL, 1e-3, BIG, NULL, "n_users = ceil(n_obs / obs_per_user)"},
@@ -54,19 +58,36 @@ static param_spec synth_keys[NSYNTH + 2] = {
     {"test_warm_pairs", PT_INT, NULL, 0, BIG, NULL, "unseen pairs of training entities"},
     {"valid_fraction", PT_REAL, NULL, 0, 1, NULL, "valid pairs = ceil(fraction * n_obs)"},
     {"cold_list_size", PT_INT, NULL, 1, BIG, NULL, "candidate items per cold user (ranking)"},
+    {"protocol", PT_ENUM, NULL, 0, 0, "random|temporal|leave_last",
+     "train/valid/test_warm: as drawn, a global cut by time, or each user's last pairs"},
+    {"leave_last_k", PT_INT, NULL, 1, 1000000, NULL,
+     "protocol = leave_last: each user's last k pairs are test_warm, the k before valid"},
+    POP_GAMMA_KEY,
     END_KEY,
 };
+
+/* split = temporal / leave_last (real data). The ranges keep valid + test < 1. */
+#define TIME_KEYS                                                                                 \
+    {"temporal_valid", PT_REAL, "0.2", 0, 0.49, NULL,                                            \
+     "split = temporal: fraction of ratings (by time, before the test ones) held out as valid"}, \
+    {"temporal_test", PT_REAL, "0.2", 0.001, 0.5, NULL,                                          \
+     "split = temporal: fraction of ratings (the latest) held out as test"},                     \
+    {"leave_last_k", PT_INT, "1", 1, 1000000, NULL,                                               \
+     "split = leave_last: each user's last k ratings are test, the k before valid"}
 
 static const param_spec movielens_keys[] = {
     SOURCE_KEY,
     {"path", PT_STRING, "data/ml-100k", 0, 0, NULL, "directory holding u.data, u.user, u.item"},
     {"fold", PT_ENUM, "u1", 0, 0, "u1|u2|u3|u4|u5|ua|ub", "MovieLens train/test split"},
-    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users", "fold: the fold's test file; "
-                                                        "cold_users: hold out whole users"},
+    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users|temporal|leave_last",
+     "fold: the fold's test file; cold_users: hold out whole users; temporal: global cut by "
+     "time of u.data; leave_last: each user's last ratings"},
     {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
     {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
     {"relevance_threshold", PT_REAL, "4", -1e300, 1e300, NULL,
      "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
+    TIME_KEYS,
+    POP_GAMMA_KEY,
     END_KEY,
 };
 
@@ -75,13 +96,16 @@ static const param_spec tsv_keys[] = {
     {"ratings", PT_STRING, NULL, 0, 0, NULL, "TSV of user, item, rating triplets (required)"},
     {"user_features", PT_STRING, NULL, 0, 0, NULL, "TSV of user id then covariates (optional)"},
     {"item_features", PT_STRING, NULL, 0, 0, NULL, "TSV of item id then covariates (optional)"},
-    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users", "fold: random test pairs; "
-                                                        "cold_users: hold out whole users"},
+    {"split", PT_ENUM, "fold", 0, 0, "fold|cold_users|temporal|leave_last",
+     "fold: random test pairs; cold_users: hold out whole users; temporal: global cut by "
+     "time (needs the timestamp column); leave_last: each user's last ratings"},
     {"cold_user_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = cold_users: users held out"},
     {"test_fraction", PT_REAL, "0.2", 0, 1, NULL, "split = fold: ratings held out for test"},
     {"valid_fraction", PT_REAL, "0.1", 0, 1, NULL, "training ratings held out for early stopping"},
     {"relevance_threshold", PT_REAL, "4", -1e300, 1e300, NULL,
      "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
+    TIME_KEYS,
+    POP_GAMMA_KEY,
     END_KEY,
 };
 
@@ -148,6 +172,8 @@ static void build_tables(void)
     SETI(p.test_warm_pairs);
     SETR(p.valid_fraction);
     SETI(p.cold_list_size);
+    SETE(p.protocol);
+    SETI(p.leave_last_k);
 #undef SETI
 #undef SETR
 #undef SETE
@@ -200,14 +226,21 @@ static const cfg_key_condition synth_conditions[] = {
     {"zipf_s", "sampling", "popularity"},
     {"mnar_strength", "sampling", "mnar"},
     {"truth_levels", "truth", "lacunary|bumps"},
+    {"leave_last_k", "protocol", "leave_last"},
     {NULL, NULL, NULL},
 };
 static const cfg_key_condition movielens_conditions[] = {
     {"cold_user_fraction", "split", "cold_users"},
+    {"temporal_valid", "split", "temporal"},
+    {"temporal_test", "split", "temporal"},
+    {"leave_last_k", "split", "leave_last"},
     {NULL, NULL, NULL},
 };
 static const cfg_key_condition tsv_conditions[] = {
     {"cold_user_fraction", "split", "cold_users"},
+    {"temporal_valid", "split", "temporal"},
+    {"temporal_test", "split", "temporal"},
+    {"leave_last_k", "split", "leave_last"},
     {"test_fraction", "split", "fold"},
     {NULL, NULL, NULL},
 };

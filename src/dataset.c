@@ -11,6 +11,7 @@ static void take_split(synth_split *in, ds_split *out)
     out->item = in->item;
     out->rating = in->rating;
     out->oracle = in->oracle;
+    out->time = in->time;
     memset(in, 0, sizeof *in);
 }
 

@@ -36,6 +36,7 @@ typedef struct {
     double rating_min, rating_max;   /* real data: rating scale (for clipping); 0,0 = none */
     double relevance_threshold;      /* real data: a rating >= this is relevant (ranking
                                         metrics; data key relevance_threshold) */
+    double pop_gamma;                /* pop_* metrics: weight pop(i)^-pop_gamma (data key) */
 } ds_data;
 
 /* Move a synthetic dataset into a ds_data (takes ownership of its arrays; *s is emptied). */

@@ -1,5 +1,7 @@
 /* load_movielens.c — the MovieLens 100K loader (load_movielens100k, see loaders.h):
- * u.occupation, u.user, u.item and the ratings files (u.data, uN.base/.test) into a ds_data. */
+ * u.occupation, u.user, u.item and the ratings files (u.data, uN.base/.test) into a ds_data,
+ * with the timestamps of the ratings files in every split's time[]; split = temporal /
+ * leave_last (load_movielens100k_by_time) cut u.data by time. */
 #include "loaders.h"
 
 #include <ctype.h>
@@ -22,7 +24,7 @@ typedef struct {
     /* all triplets read so far, with their split codes */
     long n, cap;
     int32_t *u, *i;
-    double *r;
+    double *r, *t;      /* rating, timestamp (seconds since 1970) */
     int8_t *code;
 } ml_state;
 
@@ -36,6 +38,7 @@ static void ml_free(ml_state *s)
     free(s->u);
     free(s->i);
     free(s->r);
+    free(s->t);
     free(s->code);
     memset(s, 0, sizeof *s);
 }
@@ -340,10 +343,13 @@ static int read_ratings(ml_state *s, const char *path, int8_t code, char *err, s
             double *nr = realloc(s->r, (size_t)cap * sizeof *nr);
             if (nr)
                 s->r = nr;
+            double *nt = realloc(s->t, (size_t)cap * sizeof *nt);
+            if (nt)
+                s->t = nt;
             int8_t *nc = realloc(s->code, (size_t)cap * sizeof *nc);
             if (nc)
                 s->code = nc;
-            if (!nu || !ni || !nr || !nc) {
+            if (!nu || !ni || !nr || !nt || !nc) {
                 snprintf(err, errlen, "%s: out of memory", path);
                 rc = -1;
                 break;
@@ -353,6 +359,7 @@ static int read_ratings(ml_state *s, const char *path, int8_t code, char *err, s
         s->u[s->n] = u;
         s->i[s->n] = i;
         s->r[s->n] = (double)r;
+        s->t[s->n] = (double)ts;
         s->code[s->n] = code;
         s->n++;
     }
@@ -371,14 +378,21 @@ static int valid_fold(const char *fold)
     return 0;
 }
 
-int load_movielens100k(const char *dir, const char *fold, const char *split, double valid_fraction,
-                       double cold_user_fraction, uint64_t seed, ds_data *out, char *err,
-                       size_t errlen)
+/* topt != NULL: split = temporal / leave_last over u.data (fold, split, fractions and seed
+ * unused). */
+static int ml_load(const char *dir, const char *fold, const char *split, double valid_fraction,
+                   double cold_user_fraction, const load_time_opts *topt, uint64_t seed,
+                   ds_data *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     gsl_set_error_handler_off();   /* GSL failures are return values here, never abort() */
     int cold = 0;
-    if (split && strcmp(split, "cold_users") == 0) {
+    if (topt) {
+        if (load_time_opts_check(topt, err, errlen) != 0)
+            return -1;
+        fold = "all";
+        valid_fraction = 0;
+    } else if (split && strcmp(split, "cold_users") == 0) {
         cold = 1;
         if (!(cold_user_fraction > 0 && cold_user_fraction < 1)) {
             snprintf(err, errlen, "movielens: cold_user_fraction must be in (0, 1), got %g",
@@ -451,13 +465,17 @@ int load_movielens100k(const char *dir, const char *fold, const char *split, dou
         }
         free(ucode);
     }
+    if (rc == 0 && topt && load_time_codes(s.n, s.u, s.t, topt, s.code) != 0) {
+        snprintf(err, errlen, "movielens: out of memory");
+        rc = -1;
+    }
     if (rc == 0) {
         long n_base = 0;
         for (long t = 0; t < s.n; t++)
             n_base += s.code[t] == 0;
         long n_valid = (long)floor(valid_fraction * n_base + 0.5);
         if (load_pick(s.n, s.code, 0, 1, n_valid, rng) != 0 ||
-            load_fill_splits(s.n, s.code, s.u, s.i, s.r, out) != 0) {
+            load_fill_splits(s.n, s.code, s.u, s.i, s.r, s.t, out) != 0) {
             snprintf(err, errlen, "movielens: out of memory");
             rc = -1;
         }
@@ -479,4 +497,18 @@ int load_movielens100k(const char *dir, const char *fold, const char *split, dou
     }
     ml_free(&s);
     return rc;
+}
+
+int load_movielens100k(const char *dir, const char *fold, const char *split, double valid_fraction,
+                       double cold_user_fraction, uint64_t seed, ds_data *out, char *err,
+                       size_t errlen)
+{
+    return ml_load(dir, fold, split, valid_fraction, cold_user_fraction, NULL, seed, out, err,
+                   errlen);
+}
+
+int load_movielens100k_by_time(const char *dir, const load_time_opts *opts, ds_data *out,
+                               char *err, size_t errlen)
+{
+    return ml_load(dir, "all", "fold", 0, 0, opts, 0, out, err, errlen);
 }

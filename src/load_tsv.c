@@ -4,7 +4,8 @@
  * file is a header (skipped) when its value field is a word, not a number (is_header_word): the
  * rating (third field) of the ratings file, the first feature (second field) of a feature file.
  * Any later line with a non-number there (and a first line with NaN/inf) is an error naming
- * file and line. */
+ * file and line. The ratings file's optional 4th field is a timestamp (any finite number);
+ * split = temporal / leave_last refuse a file where a data line lacks it (naming the line). */
 #include "loaders.h"
 
 #include <errno.h>
@@ -126,22 +127,101 @@ int load_pick(long n, int8_t *code, int8_t from, int8_t to, long k, void *rng)
 }
 
 int load_fill_splits(long n, const int8_t *code, const int32_t *u, const int32_t *i,
-                     const double *r, ds_data *out)
+                     const double *r, const double *t, ds_data *out)
 {
     ds_split *sp[4] = {&out->train, &out->valid, &out->test_warm, &out->test_cold};
     long cnt[4] = {0, 0, 0, 0};
-    for (long t = 0; t < n; t++)
-        cnt[code[t]]++;
-    for (int s = 0; s < 4; s++)
+    for (long k = 0; k < n; k++)
+        cnt[code[k]]++;
+    for (int s = 0; s < 4; s++) {
         if (ds_split_alloc(sp[s], cnt[s], 0) != 0)
             return -1;
+        if (t && !(sp[s]->time = malloc((size_t)(cnt[s] > 0 ? cnt[s] : 1) * sizeof *sp[s]->time)))
+            return -1;
+    }
     long at[4] = {0, 0, 0, 0};
-    for (long t = 0; t < n; t++) {
-        ds_split *s = sp[code[t]];
-        long k = at[code[t]]++;
-        s->user[k] = u[t];
-        s->item[k] = i[t];
-        s->rating[k] = r[t];
+    for (long k = 0; k < n; k++) {
+        ds_split *s = sp[code[k]];
+        long q = at[code[k]]++;
+        s->user[q] = u[k];
+        s->item[q] = i[k];
+        s->rating[q] = r[k];
+        if (t)
+            s->time[q] = t[k];
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- splits by time */
+
+typedef struct {
+    const int32_t *user;
+    const double *time;
+    int by_user;
+} time_ctx;
+
+/* (user,) time, then position in the file: the deterministic tie rule of loaders.h */
+static int cmp_time(const void *a, const void *b, void *ctx)
+{
+    const time_ctx *c = ctx;
+    long x = *(const long *)a, y = *(const long *)b;
+    if (c->by_user && c->user[x] != c->user[y])
+        return c->user[x] < c->user[y] ? -1 : 1;
+    if (c->time[x] != c->time[y])
+        return c->time[x] < c->time[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+int load_time_codes(long n, const int32_t *u, const double *t, const load_time_opts *o,
+                    int8_t *code)
+{
+    long *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    for (long k = 0; k < n; k++)
+        order[k] = k;
+    time_ctx c = {.user = u, .time = t, .by_user = o->kind == LOAD_LEAVE_LAST};
+    qsort_r(order, (size_t)n, sizeof *order, cmp_time, &c);
+    if (o->kind == LOAD_TEMPORAL) {
+        long n_test = (long)floor(o->test_fraction * n + 0.5);
+        long n_valid = (long)floor(o->valid_fraction * n + 0.5);
+        if (n_test + n_valid > n)
+            n_valid = n - n_test;
+        for (long q = 0; q < n; q++)
+            code[order[q]] = q >= n - n_test ? 2 : q >= n - n_test - n_valid ? 1 : 0;
+    } else {
+        long k = o->k;
+        for (long a = 0; a < n;) {
+            long b = a + 1;
+            while (b < n && u[order[b]] == u[order[a]])
+                b++;
+            long nu = b - a;
+            long nt = nu - 1 < k ? nu - 1 : k;
+            long nv = nu - 1 - nt < k ? nu - 1 - nt : k;
+            for (long q = a; q < b; q++)
+                code[order[q]] = q >= b - nt ? 2 : q >= b - nt - nv ? 1 : 0;
+            a = b;
+        }
+    }
+    free(order);
+    return 0;
+}
+
+int load_time_opts_check(const load_time_opts *o, char *err, size_t errlen)
+{
+    if (o->kind == LOAD_TEMPORAL &&
+        !(o->valid_fraction >= 0 && o->test_fraction > 0 && o->valid_fraction + o->test_fraction < 1)) {
+        snprintf(err, errlen, "split = temporal: need temporal_valid >= 0, temporal_test > 0 with "
+                 "sum < 1 (got %g, %g)", o->valid_fraction, o->test_fraction);
+        return -1;
+    }
+    if (o->kind == LOAD_LEAVE_LAST && o->k < 1) {
+        snprintf(err, errlen, "split = leave_last: need leave_last_k >= 1 (got %d)", o->k);
+        return -1;
+    }
+    if (o->kind != LOAD_TEMPORAL && o->kind != LOAD_LEAVE_LAST) {
+        snprintf(err, errlen, "unknown time split %d", (int)o->kind);
+        return -1;
     }
     return 0;
 }
@@ -238,9 +318,10 @@ typedef struct {
     long n, cap;
     int32_t *u, *i;
     double *r;
+    double *t;          /* the timestamp column (NaN where a line has none) */
 } triplets;
 
-static int trip_push(triplets *t, int32_t u, int32_t i, double r)
+static int trip_push(triplets *t, int32_t u, int32_t i, double r, double time)
 {
     if (t->n == t->cap) {
         long cap = t->cap ? 2 * t->cap : 4096;
@@ -253,13 +334,17 @@ static int trip_push(triplets *t, int32_t u, int32_t i, double r)
         double *nr = realloc(t->r, (size_t)cap * sizeof *nr);
         if (nr)
             t->r = nr;
-        if (!nu || !ni || !nr)
+        double *nt = realloc(t->t, (size_t)cap * sizeof *nt);
+        if (nt)
+            t->t = nt;
+        if (!nu || !ni || !nr || !nt)
             return -1;
         t->cap = cap;
     }
     t->u[t->n] = u;
     t->i[t->n] = i;
     t->r[t->n] = r;
+    t->t[t->n] = time;
     t->n++;
     return 0;
 }
@@ -429,20 +514,27 @@ static int hold_out_users(const triplets *t, int n_users, double fraction, int8_
     return 0;
 }
 
-/* cold_user_fraction > 0: split = cold_users (test_fraction unused), else split = fold. */
+/* topt: split = temporal / leave_last (the fractions and seed unused); else
+ * cold_user_fraction > 0: split = cold_users (test_fraction unused), else split = fold. */
 static int tsv_load(const char *ratings, const char *user_features, const char *item_features,
                     double valid_fraction, double test_fraction, double cold_user_fraction,
-                    uint64_t seed, ds_data *out, char *err, size_t errlen)
+                    const load_time_opts *topt, uint64_t seed, ds_data *out, char *err,
+                    size_t errlen)
 {
     memset(out, 0, sizeof *out);
     gsl_set_error_handler_off();   /* GSL failures are return values here, never abort() */
+    if (topt) {
+        if (load_time_opts_check(topt, err, errlen) != 0)
+            return -1;
+        valid_fraction = test_fraction = cold_user_fraction = 0;
+    }
     int cold = cold_user_fraction > 0;
     if (cold && !(cold_user_fraction < 1 && valid_fraction >= 0 && valid_fraction < 1)) {
         snprintf(err, errlen, "load_tsv: need cold_user_fraction in (0, 1) and valid_fraction in "
                  "[0, 1) (got %g, %g)", cold_user_fraction, valid_fraction);
         return -1;
     }
-    if (!cold && !(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction < 1)) {
+    if (!topt && !cold && !(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction < 1)) {
         snprintf(err, errlen, "load_tsv: need valid_fraction, test_fraction >= 0 with sum < 1 "
                  "(got %g, %g)", valid_fraction, test_fraction);
         return -1;
@@ -452,6 +544,8 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
     int8_t *code = NULL;
     double *ux = NULL, *ix = NULL;
     int udim = 0, idim = 0, rc = 0, got, first = 1;
+    long no_time_line = 0;   /* first data line without a numeric timestamp (0: none) */
+    char no_time_what[160] = "";
     load_reader rd;
     if (load_open(&rd, ratings, err, errlen) != 0)
         return -1;
@@ -463,8 +557,8 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
         char *f[4];
         int nf = load_split_fields(rd.buf, '\t', f, 4);
         if (nf != 3 && nf != 4) {
-            snprintf(err, errlen, "%s:%ld: expected 3 tab-separated fields (user, item, rating), "
-                     "found %d%s", ratings, rd.line, nf, rd.had_newline ? "" : " (truncated line)");
+            snprintf(err, errlen, "%s:%ld: expected 3 tab-separated fields (user, item, rating; "
+                     "a 4th, timestamp, is optional), found %d%s", ratings, rd.line, nf, rd.had_newline ? "" : " (truncated line)");
             rc = -1;
             break;
         }
@@ -473,18 +567,28 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
             rc = -1;
             break;
         }
-        double r;
+        double r, time = NAN;
         if (header_ok && is_header_word(f[2]))
-            continue; /* a header line: "user<TAB>item<TAB>rating" */
+            continue; /* a header line: "user<TAB>item<TAB>rating[<TAB>timestamp]" */
         if (load_parse_double(f[2], &r) != 0) {
             snprintf(err, errlen, "%s:%ld: rating '%s' is not a finite number", ratings, rd.line, f[2]);
             rc = -1;
             break;
         }
+        /* the optional timestamp: only split = temporal / leave_last needs it on every line */
+        int has_time = nf == 4 && load_parse_double(f[3], &time) == 0;
+        if (!has_time && !no_time_line) {
+            no_time_line = rd.line;
+            if (nf == 4)
+                snprintf(no_time_what, sizeof no_time_what, "timestamp '%.60s' is not a finite "
+                         "number", f[3]);
+            else
+                snprintf(no_time_what, sizeof no_time_what, "no timestamp (4th field)");
+        }
         int added;
         int u = idmap_get(&um, f[0], &added);
         int i = idmap_get(&im, f[1], &added);
-        if (u < 0 || i < 0 || trip_push(&t, u, i, r) != 0) {
+        if (u < 0 || i < 0 || trip_push(&t, u, i, r, time) != 0) {
             snprintf(err, errlen, "%s:%ld: out of memory", ratings, rd.line);
             rc = -1;
             break;
@@ -495,6 +599,11 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
     load_close(&rd);
     if (rc == 0 && t.n == 0) {
         snprintf(err, errlen, "%s: no ratings", ratings);
+        rc = -1;
+    }
+    if (rc == 0 && topt && no_time_line) {
+        snprintf(err, errlen, "%s:%ld: %s; split = %s needs a timestamp on every line", ratings,
+                 no_time_line, no_time_what, topt->kind == LOAD_TEMPORAL ? "temporal" : "leave_last");
         rc = -1;
     }
     int n_rated_users = um.n;   /* feature-only users (added below) are never held out */
@@ -516,9 +625,14 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
                 rc = hold_out_users(&t, n_rated_users, cold_user_fraction, code, &n_base, rng,
                                     ratings, err, errlen);
             long n_valid = (long)floor(valid_fraction * (cold ? n_base : t.n) + 0.5);
+            if (rc == 0 && topt && load_time_codes(t.n, t.u, t.t, topt, code) != 0) {
+                snprintf(err, errlen, "load_tsv: out of memory");
+                rc = -1;
+            }
             if (rc == 0 && (load_pick(t.n, code, 0, 2, n_test, rng) != 0 ||
                             load_pick(t.n, code, 0, 1, n_valid, rng) != 0 ||
-                            load_fill_splits(t.n, code, t.u, t.i, t.r, out) != 0)) {
+                            load_fill_splits(t.n, code, t.u, t.i, t.r, no_time_line ? NULL : t.t,
+                                             out) != 0)) {
                 snprintf(err, errlen, "load_tsv: out of memory");
                 rc = -1;
             }
@@ -552,6 +666,7 @@ static int tsv_load(const char *ratings, const char *user_features, const char *
     free(t.u);
     free(t.i);
     free(t.r);
+    free(t.t);
     idmap_free(&um);
     idmap_free(&im);
     return rc;
@@ -561,8 +676,14 @@ int load_tsv(const char *ratings, const char *user_features, const char *item_fe
              double valid_fraction, double test_fraction, uint64_t seed, ds_data *out,
              char *err, size_t errlen)
 {
-    return tsv_load(ratings, user_features, item_features, valid_fraction, test_fraction, 0, seed,
-                    out, err, errlen);
+    return tsv_load(ratings, user_features, item_features, valid_fraction, test_fraction, 0, NULL,
+                    seed, out, err, errlen);
+}
+
+int load_tsv_by_time(const char *ratings, const char *user_features, const char *item_features,
+                     const load_time_opts *opts, ds_data *out, char *err, size_t errlen)
+{
+    return tsv_load(ratings, user_features, item_features, 0, 0, 0, opts, 0, out, err, errlen);
 }
 
 int load_tsv_cold_users(const char *ratings, const char *user_features, const char *item_features,
@@ -575,5 +696,5 @@ int load_tsv_cold_users(const char *ratings, const char *user_features, const ch
         return -1;
     }
     return tsv_load(ratings, user_features, item_features, valid_fraction, 0, cold_user_fraction,
-                    seed, out, err, errlen);
+                    NULL, seed, out, err, errlen);
 }

@@ -5,6 +5,19 @@
  * (FILE as passed in / joined with dir); a missing file gives "FILE: cannot open: <strerror>".
  * On failure *out is left empty (all zero), on success the caller frees it with ds_free().
  * Random splits use a GSL mt19937 generator seeded with `seed` (same seed -> same split).
+ *
+ * Times: every split's time[] holds the interaction times when the data have them (MovieLens:
+ * always, the u.data timestamp in seconds; TSV: when every data line has a numeric 4th field),
+ * else time = NULL.
+ * Splits by time (load_*_by_time, `split = temporal | leave_last`): the ratings are ordered by
+ * time, ties broken by position in the file (line order; deterministic, no seed):
+ *   temporal   global cut: the latest round(test_fraction * n) ratings are test_warm, the
+ *              round(valid_fraction * n) before them valid, the rest train. So no test rating
+ *              is earlier than any training rating.
+ *   leave_last per user (ordered by time): the last min(k, n_u - 1) ratings are test_warm, the
+ *              min(k, n_u - 1 - n_test) before them valid, the rest train (every user keeps at
+ *              least one training rating; a user with one rating is train only).
+ * test_cold is empty. Each split lists its ratings in file order.
  */
 #ifndef LOADERS_H
 #define LOADERS_H
@@ -40,7 +53,8 @@ int load_movielens100k(const char *dir, const char *fold, const char *split, dou
 
 /* Generic ratings TSV.
  *
- * ratings: lines "user \t item \t rating" (a 4th field, e.g. a timestamp, is allowed and ignored);
+ * ratings: lines "user \t item \t rating [\t timestamp]" (the optional 4th field is the time of
+ *   the rating, any finite number, e.g. Unix seconds; see "Times" above);
  *   empty lines and lines starting with '#' are skipped. Ids are arbitrary strings (e.g.
  *   non-negative integers), mapped to rows in order of first appearance (users and items
  *   separately). Ratings must be finite numbers. rating_min/max = the smallest and largest
@@ -64,6 +78,21 @@ int load_tsv_cold_users(const char *ratings, const char *user_features, const ch
                         double valid_fraction, double cold_user_fraction, uint64_t seed,
                         ds_data *out, char *err, size_t errlen);
 
+/* The time-aware splits (see the top of this file). */
+typedef enum { LOAD_TEMPORAL = 1, LOAD_LEAVE_LAST = 2 } load_time_kind;
+typedef struct {
+    load_time_kind kind;
+    double valid_fraction, test_fraction;   /* temporal: valid >= 0, test > 0, sum < 1 */
+    int k;                                  /* leave_last: >= 1 */
+} load_time_opts;
+/* MovieLens 100K (u.data, all ratings) split by time; the other files as load_movielens100k. */
+int load_movielens100k_by_time(const char *dir, const load_time_opts *opts, ds_data *out,
+                               char *err, size_t errlen);
+/* A ratings TSV with a timestamp on every line (4th field; else -1 naming the first line
+ * without one), split by time. */
+int load_tsv_by_time(const char *ratings, const char *user_features, const char *item_features,
+                     const load_time_opts *opts, ds_data *out, char *err, size_t errlen);
+
 /* ---- internal helpers shared by load_movielens.c and load_tsv.c (defined in load_tsv.c) ---- */
 
 typedef struct {
@@ -86,8 +115,14 @@ int load_parse_long(const char *s, long *v);
 int load_parse_double(const char *s, double *v);   /* finite values only */
 /* Among the rows with code[r] == from, pick k at random (rng: a gsl_rng *) and set them to to. */
 int load_pick(long n, int8_t *code, int8_t from, int8_t to, long k, void *rng);
-/* Build out->train/valid/test_warm/test_cold from the triplets by code 0/1/2/3 (no oracle). */
+/* Build out->train/valid/test_warm/test_cold from the triplets by code 0/1/2/3 (no oracle;
+ * times t may be NULL: then the splits have none). */
 int load_fill_splits(long n, const int8_t *code, const int32_t *u, const int32_t *i,
-                     const double *r, ds_data *out);
+                     const double *r, const double *t, ds_data *out);
+/* Codes 0/1/2 (train/valid/test_warm) of n ratings by time (opts: see the top of the file). */
+int load_time_codes(long n, const int32_t *u, const double *t, const load_time_opts *opts,
+                    int8_t *code);
+/* Range and cross checks of opts: 0, or -1 with a message. */
+int load_time_opts_check(const load_time_opts *opts, char *err, size_t errlen);
 
 #endif

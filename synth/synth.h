@@ -31,8 +31,19 @@ typedef enum { SYNTH_GAUSSIAN = 0, SYNTH_STUDENT_T = 1 } synth_noise_dist;
 typedef enum {
     SYNTH_STREAM_USER_X = 1, SYNTH_STREAM_ITEM_X, SYNTH_STREAM_TRUTH_USER, SYNTH_STREAM_TRUTH_ITEM,
     SYNTH_STREAM_NOISE, SYNTH_STREAM_SAMPLING, SYNTH_STREAM_SPLIT, SYNTH_STREAM_COLD,
-    SYNTH_STREAM_EMBED_USER, SYNTH_STREAM_EMBED_ITEM, SYNTH_STREAM_CALIBRATE
+    SYNTH_STREAM_EMBED_USER, SYNTH_STREAM_EMBED_ITEM, SYNTH_STREAM_CALIBRATE,
+    SYNTH_STREAM_TIME            /* interaction times (added last: the others keep their seeds) */
 } synth_stream;
+
+/* How train / valid / test_warm are told apart (synth_time.c):
+ *   random     as drawn (train by the sampling law, valid likewise, test_warm uniform);
+ *   temporal   the pooled pairs sorted by time: the earliest n_obs are train, the next n_valid
+ *              valid, the last test_warm_pairs test_warm (the sizes of random);
+ *   leave_last per user (pairs sorted by time): the last min(k, n_u - 1) are test_warm, the
+ *              min(k, rest - 1) before them valid, the rest train (so train keeps >= 1 pair
+ *              of every user; the sizes then differ from random). */
+typedef enum { SYNTH_PROTOCOL_RANDOM = 0, SYNTH_PROTOCOL_TEMPORAL = 1,
+               SYNTH_PROTOCOL_LEAVE_LAST = 2 } synth_protocol;
 
 /* All knobs; names match the [data] keys of SPEC section 7. */
 typedef struct {
@@ -58,6 +69,8 @@ typedef struct {
     long test_cold_pairs, test_warm_pairs;
     double valid_fraction;       /* valid = ceil(valid_fraction * n_obs) extra observed pairs */
     int cold_list_size;          /* items per cold user in test_cold (ranking candidates) */
+    synth_protocol protocol;     /* split of the training population's pairs by time */
+    int leave_last_k;            /* protocol = leave_last: k test (and k valid) pairs per user */
 } synth_params;
 
 typedef struct synth_truth synth_truth;
@@ -68,6 +81,7 @@ typedef struct {
     int32_t *user, *item;        /* row indices into the entity tables */
     double *rating;              /* observed (noisy) rating */
     double *oracle;              /* R*(x_u, x_i) */
+    double *time;                /* interaction time (synth_time.c) */
 } synth_split;
 
 typedef struct {
@@ -154,6 +168,19 @@ int synth_sampler_draw(const synth_sampler *s, gsl_rng *r, int force_uniform, lo
 double synth_noise_draw(const synth_params *p, gsl_rng *r);
 /* The observed rating of a pair with truth rstar and noise eps (stars: clamp(round(3+R*+eps))). */
 double synth_observe(const synth_params *p, double rstar, double eps);
+
+/* ---- interaction times (synth_time.c) ----
+ * Model: every user row u (training and cold) starts at s_u ~ U(0, 1); its pairs (train, valid,
+ * test_warm together; test_cold for a cold user) are taken in a uniformly random order and
+ * stamped with the successive arrival times of a Poisson process of rate obs_per_user started
+ * at s_u (gaps ~ Exp(mean 1 / obs_per_user)): a user with the mean number of pairs is active
+ * for about one time unit, and users start over one time unit. All draws come from the TIME
+ * stream (starts for all users in row order, then per user in row order: the shuffle, then the
+ * gaps), so times never change ratings, pairs or oracle values of a seed.
+ * Ties (probability 0) are broken by user, then item, ascending. */
+int synth_assign_times(synth_dataset *ds, char *err, size_t errlen);
+/* Reassign train / valid / test_warm by p->protocol (nothing for random). */
+int synth_apply_protocol(synth_dataset *ds, char *err, size_t errlen);
 
 /* ---- the whole dataset ---- */
 /* Sizes of the cold population: n_cold_users = ceil(test_cold_pairs / cold_list_size),

@@ -8,7 +8,9 @@
  *                      the same across an n_obs sweep with the same seed);
  *   SAMPLING           popularity permutation, then the train pairs;
  *   SPLIT              valid pairs (same law), then test_warm pairs (uniform over unseen pairs);
- *   NOISE              noise of train, valid, test_warm in that order. */
+ *   NOISE              noise of train, valid, test_warm in that order;
+ *   TIME               interaction times of every pair (synth_time.c), drawn last; then the
+ *                      protocol (temporal, leave_last) reassigns train / valid / test_warm. */
 #include <gsl/gsl_errno.h>
 #include "synth.h"
 #include <math.h>
@@ -25,7 +27,8 @@ static int split_alloc(synth_split *s, long n)
     s->item = malloc(m * sizeof *s->item);
     s->rating = malloc(m * sizeof *s->rating);
     s->oracle = malloc(m * sizeof *s->oracle);
-    return s->user && s->item && s->rating && s->oracle ? 0 : -1;
+    s->time = malloc(m * sizeof *s->time);
+    return s->user && s->item && s->rating && s->oracle && s->time ? 0 : -1;
 }
 
 static void split_free(synth_split *s)
@@ -34,6 +37,7 @@ static void split_free(synth_split *s)
     free(s->item);
     free(s->rating);
     free(s->oracle);
+    free(s->time);
     memset(s, 0, sizeof *s);
 }
 
@@ -198,6 +202,9 @@ int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t 
     observe_split(ds, r, &ds->valid);
     observe_split(ds, r, &ds->test_warm);
     gsl_rng_free(r);
+    r = NULL;
+    if (synth_assign_times(ds, err, errlen) != 0 || synth_apply_protocol(ds, err, errlen) != 0)
+        goto done;
     rc = 0;
     goto done;
 oom:

@@ -34,6 +34,8 @@ void synth_params_default(synth_params *p)
     p->test_warm_pairs = 5000;
     p->valid_fraction = 0.1;
     p->cold_list_size = 50;
+    p->protocol = SYNTH_PROTOCOL_RANDOM;
+    p->leave_last_k = 1;
 }
 
 /* ceil(n / per) computed so that per * (result - 1) < n <= per * result holds exactly. */
@@ -170,6 +172,10 @@ int synth_params_check(const synth_params *p, const char **bad_key, char *err, s
         FAIL("valid_fraction", "valid_fraction = %g: must be in [0, 1]", p->valid_fraction);
     if (p->cold_list_size < 1)
         FAIL("cold_list_size", "cold_list_size = %d: must be >= 1", p->cold_list_size);
+    if (p->protocol < SYNTH_PROTOCOL_RANDOM || p->protocol > SYNTH_PROTOCOL_LEAVE_LAST)
+        FAIL("protocol", "protocol = %d: must be random, temporal or leave_last", (int)p->protocol);
+    if (p->leave_last_k < 1 || p->leave_last_k > 1000000)
+        FAIL("leave_last_k", "leave_last_k = %d: must be in 1..1000000", p->leave_last_k);
     if (p->test_cold_pairs > 0 && p->test_cold_pairs / p->cold_list_size > SYNTH_MAX_ENTITIES)
         FAIL("test_cold_pairs", "test_cold_pairs = %ld: too many cold users", p->test_cold_pairs);
 
@@ -202,7 +208,7 @@ double synth_memory_bytes(const synth_params *p)
                    (double)synth_n_cold_users(p) * p->cold_list_size;
     double b = 8.0 * (nu * (Du + p->user_intrinsic_dim) + ni * (Di + p->item_intrinsic_dim));
     b += 8.0 * (Du * Du + 2.0 * Du * cu + Di * Di + 2.0 * Di * ci);   /* QR: full Q, A, R */
-    b += pairs * (4 + 4 + 8 + 8);     /* user, item, rating, oracle */
+    b += pairs * (4 + 4 + 8 + 8 + 8); /* user, item, rating, oracle, time */
     b += pairs * 32.0;                /* the pair set that keeps pairs distinct */
     return b;
 }
