@@ -8,9 +8,10 @@
 /* Each method defines its table in its own file (est_NAME.c). */
 extern const est_method est_baseline, est_oracle, est_twotower, est_mf, est_autorec;
 extern const est_method est_joint;
+extern const est_method est_compress;
 
 const est_method *const est_methods[] = {
-    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, NULL,
+    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, &est_compress, NULL,
 };
 
 const est_method *est_find(const char *name)
