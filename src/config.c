@@ -534,6 +534,30 @@ static int expand_range(const char *item, double *vals, int max, char *msg, size
     return n;
 }
 
+/* 1 when a [zip] key names entry e (bare KEY or data.KEY for [data], method.NAME.KEY): a zipped
+ * list may repeat a value (user_intrinsic_dim = 1, 1, 3 with item_intrinsic_dim = 1, 3, 1); its
+ * zipped combinations must differ, which resolve_axes checks. */
+static int named_in_zip(const cfg *c, const cfg_entry *e)
+{
+    int zsec = find_section(c, "zip"), found = 0;
+    const char *sname = c->sec[e->sec].name;
+    for (int z = 0; zsec >= 0 && z < c->nent && !found; z++) {
+        if (c->ent[z].sec != zsec)
+            continue;
+        char *copy = xstrdup(c->ent[z].raw), *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !found;
+             tok = strtok_r(NULL, ",", &save)) {
+            char *name = trim(tok);
+            size_t ls = strlen(sname);
+            found = (strcmp(sname, "data") == 0 && strcmp(name, e->key) == 0) ||
+                    (strncmp(name, sname, ls) == 0 && name[ls] == '.' &&
+                     strcmp(name + ls + 1, e->key) == 0);
+        }
+        free(copy);
+    }
+    return found;
+}
+
 /* Append one checked, canonical value to e->v (cap grows as needed); what names the value in
  * messages ("element 2 of the list: ", "range '1 .. 8': ", or ""). */
 static int add_value(cfg *c, cfg_entry *e, const param_spec *s, const char *item, int *cap,
@@ -549,7 +573,8 @@ static int add_value(cfg *c, cfg_entry *e, const param_spec *s, const char *item
         seterr(err, errlen, c->path, e->line, sname, e->key, "value too long");
         return -1;
     }
-    for (int j = 0; j < e->nv; j++)
+    int zipped = e->nv > 0 && named_in_zip(c, e);
+    for (int j = 0; j < e->nv && !zipped; j++)
         if (strcmp(e->v[j], norm) == 0) {
             seterr(err, errlen, c->path, e->line, sname, e->key,
                    "value '%s' appears twice in the list", item);
@@ -813,6 +838,20 @@ static int resolve_axes(cfg *c, char *err, size_t errlen)
             p = comma + 1;
         }
         free(copy);
+        /* zipped lists may repeat values (named_in_zip), not whole combinations */
+        for (int a = 0; first >= 0 && a < c->ent[first].nv; a++)
+            for (int b = a + 1; b < c->ent[first].nv; b++) {
+                int same = 1;
+                for (int k = 0; k < c->nent && same; k++)
+                    if (gid_of_zip[k] == ngroup_total && strcmp(c->ent[k].v[a], c->ent[k].v[b]))
+                        same = 0;
+                if (same) {
+                    seterr(err, errlen, c->path, ze->line, "zip", ze->key,
+                           "values %d and %d of the zipped lists are the same combination "
+                           "(each cell would run twice)", a + 1, b + 1);
+                    goto out;
+                }
+            }
         ngroup_total++;
     }
     /* number the axis groups per section, in file order of their first key */

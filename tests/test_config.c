@@ -377,6 +377,29 @@ static void test_zip(void **state)
     assert_int_equal(differ, 6 * 2);   /* 6 of the 9 (d_u, d_i) pairs differ, x 2 n_obs */
     cfg_cells_free(cells, n);
     cfg_free(c);
+    /* zipped lists may repeat values as long as the combinations differ (the structure study) */
+    c = load_ok(write_cfg("ziprep.ini", "[data]\nuser_intrinsic_dim = 1, 1, 3, 2, 3\n"
+                                        "item_intrinsic_dim = 1, 3, 1, 2, 3\n[zip]\n"
+                                        "axes = user_intrinsic_dim, item_intrinsic_dim\n"));
+    n = expand(c, &cells);
+    assert_int_equal(n, 5);
+    const char *pairs[] = {"11", "13", "31", "22", "33"};
+    for (int k = 0; k < n; k++) {
+        char pr[8];
+        snprintf(pr, sizeof pr, "%s%s", kv_get(&cells[k].data, "user_intrinsic_dim"),
+                 kv_get(&cells[k].data, "item_intrinsic_dim"));
+        int hit = 0;
+        for (int j = 0; j < 5; j++)
+            hit += strcmp(pr, pairs[j]) == 0;
+        assert_int_equal(hit, 1);
+        for (int j = 0; j < k; j++)   /* each combination once */
+            assert_true(strcmp(kv_get(&cells[j].data, "user_intrinsic_dim"),
+                               kv_get(&cells[k].data, "user_intrinsic_dim")) ||
+                        strcmp(kv_get(&cells[j].data, "item_intrinsic_dim"),
+                               kv_get(&cells[k].data, "item_intrinsic_dim")));
+    }
+    cfg_cells_free(cells, n);
+    cfg_free(c);
     /* a zip group of method keys */
     c = load_ok(write_cfg("zipm.ini", "[method.twotower]\nwidth = 16, 32, 64\nlr = 0.1, 0.01, 0.001\n"
                                       "depth = 1, 2\n[zip]\naxes = method.twotower.width, "
@@ -609,6 +632,9 @@ static const bad_case BAD[] = {
      "did you mean 'beta'"},
     {"zip_not_set", "[data]\nn_obs = 1024, 2048\n[zip]\naxes = n_obs, beta\n", 4, "[zip] axes",
      "not set"},
+    {"zip_same_combination", "[data]\nuser_intrinsic_dim = 1, 1\nitem_intrinsic_dim = 2, 2\n"
+                             "[zip]\naxes = user_intrinsic_dim, item_intrinsic_dim\n",
+     5, "[zip] axes", "same combination"},
     {"zip_bad_key", "[zip]\ngroup = n_obs\n", 2, "[zip] group", "axes"},
     {"seed_list", "[experiment]\nseed = 1, 2\n", 2, "[experiment] seed", "cannot be a list"},
     {"replicates_zero", "[experiment]\nreplicates = 0\n", 2, "[experiment] replicates",
