@@ -249,6 +249,7 @@ int cellrun_run(const cfg *c, const cfg_cell *cell, cellrun_cache *cache, int th
         if (!model) {
             fail(rec, "fit", err[0] ? err : "training failed");
         } else {
+            rec->metrics.keep_per_user = 1;   /* per-user values of the ranking metrics */
             if (metrics_evaluate(m, model, d, &rec->metrics) != 0 ||
                 (m->extra_metrics && m->extra_metrics(model, d, &rec->metrics) != 0)) {
                 fail(rec, "metrics", "out of memory");

@@ -20,6 +20,8 @@ void ds_from_synth(synth_dataset *s, ds_data *d)
     memset(d, 0, sizeof *d);
     d->n_users = s->n_users + s->n_cold_users;
     d->n_items = s->n_items + s->n_cold_items;
+    d->n_warm_users = s->n_users;
+    d->n_warm_items = s->n_items;
     d->user_dim = s->params.user_ambient_dim;
     d->item_dim = s->params.item_ambient_dim;
     d->user_x = s->user_x;

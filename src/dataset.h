@@ -33,6 +33,8 @@ typedef struct {
     int user_latent_dim, item_latent_dim;
     double *user_z, *item_z;
     double oracle_offset;
+    int n_warm_users, n_warm_items;  /* synthetic: the training population (rows 0..n-1; the
+                                        cold rows follow); 0 for real data */
     double rating_min, rating_max;   /* real data: rating scale (for clipping); 0,0 = none */
     double relevance_threshold;      /* real data: a rating >= this is relevant (ranking
                                         metrics; data key relevance_threshold) */

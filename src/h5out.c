@@ -259,6 +259,8 @@ static int write_kv_group(hid_t parent, const char *name, const kvset *kv)
     return rc;
 }
 
+static int write_per_user(hid_t cell, const metric_set *m);   /* below, with its reader */
+
 static int write_cell(hid_t cells, const cell_record *r)
 {
     hid_t g = H5Gcreate2(cells, r->key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -294,6 +296,8 @@ static int write_cell(hid_t cells, const cell_record *r)
         if (m >= 0)
             H5Gclose(m);
     }
+    if (rc == 0)
+        rc = write_per_user(g, &r->metrics);
     if (rc == 0) {
         const est_curves *c = &r->curves;
         hid_t cg = H5Gcreate2(g, "curves", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -737,6 +741,115 @@ static int read_metrics(hid_t cell, metric_set *m, char *msg, size_t ml)
     return rc;
 }
 
+/* ---------------------------------------------------------------- per-user metric values
+ * Optional group per_user/ of a cell: one dataset per ranking metric, named like the metric,
+ * a compound {int32 user; float32 value} per user it was averaged over (issue 15). Old
+ * readers ignore the group; a cell without it reads with no per-user values. */
+
+typedef struct {
+    int32_t user;
+    float value;
+} pu_row;
+
+static hid_t pu_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(pu_row));
+    if (t < 0)
+        return -1;
+    if (H5Tinsert(t, "user", HOFFSET(pu_row, user), H5T_STD_I32LE) < 0 ||
+        H5Tinsert(t, "value", HOFFSET(pu_row, value), H5T_IEEE_F32LE) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static int write_per_user(hid_t cell, const metric_set *m)
+{
+    if (m->n_user <= 0)
+        return 0;
+    hid_t g = H5Gcreate2(cell, "per_user", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = pu_type();
+    int rc = g < 0 || t < 0 ? -1 : 0;
+    for (int k = 0; rc == 0 && k < m->n_user; k++) {
+        const metric_user_values *v = &m->user[k];
+        pu_row *rows = malloc((size_t)(v->n > 0 ? v->n : 1) * sizeof *rows);
+        if (!rows) {
+            rc = -1;
+            break;
+        }
+        for (long j = 0; j < v->n; j++)
+            rows[j] = (pu_row){.user = v->user[j], .value = v->value[j]};
+        hsize_t dim = (hsize_t)v->n;
+        hid_t sp = H5Screate_simple(1, &dim, NULL);
+        hid_t d = sp < 0 ? -1 : H5Dcreate2(g, v->name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (d < 0 || (v->n > 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
+            rc = -1;
+        if (d >= 0)
+            H5Dclose(d);
+        if (sp >= 0)
+            H5Sclose(sp);
+        free(rows);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (g >= 0)
+        H5Gclose(g);
+    return rc;
+}
+
+static int read_per_user(hid_t cell, metric_set *m, char *msg, size_t ml)
+{
+    if (H5Lexists(cell, "per_user", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t g = H5Gopen2(cell, "per_user", H5P_DEFAULT);
+    if (g < 0) {
+        seterr(msg, ml, "per_user is not a group");
+        return -1;
+    }
+    name_list l;
+    memset(&l, 0, sizeof l);
+    hsize_t idx = 0;
+    int rc = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &l) < 0 || l.failed ? -1 : 0;
+    if (rc != 0)
+        seterr(msg, ml, "cannot list per_user");
+    hid_t t = pu_type();
+    for (int k = 0; rc == 0 && k < l.n; k++) {
+        const char *name = intern_metric_name(l.name[k]);
+        hid_t d = H5Dopen2(g, l.name[k], H5P_DEFAULT);
+        hid_t sp = d < 0 ? -1 : H5Dget_space(d);
+        hssize_t n = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+        pu_row *rows = n >= 0 ? malloc((size_t)(n > 0 ? n : 1) * sizeof *rows) : NULL;
+        int32_t *u = rows ? malloc((size_t)(n > 0 ? n : 1) * sizeof *u) : NULL;
+        double *v = u ? malloc((size_t)(n > 0 ? n : 1) * sizeof *v) : NULL;
+        if (!name || t < 0 || !v || (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)) {
+            seterr(msg, ml, "per_user/%s is not readable", l.name[k]);
+            rc = -1;
+        } else {
+            for (hssize_t j = 0; j < n; j++) {
+                u[j] = rows[j].user;
+                v[j] = rows[j].value;
+            }
+            if (metrics_add_user_values(m, name, (long)n, u, v) != 0) {
+                seterr(msg, ml, "out of memory");
+                rc = -1;
+            }
+        }
+        free(rows);
+        free(u);
+        free(v);
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    name_list_free(&l);
+    H5Gclose(g);
+    return rc;
+}
+
 static int read_curves(hid_t cell, est_curves *c, char *msg, size_t ml)
 {
     static const char *const names[4] = {"train_loss", "valid_rmse", "test_excess", "wall_seconds"};
@@ -833,6 +946,8 @@ static int read_cell(hid_t cells, const char *name, int schema, cell_record *r, 
         rc = read_kv_group(g, "provenance", &r->provenance, msg, ml);
     if (rc == 0)
         rc = read_metrics(g, &r->metrics, msg, ml);
+    if (rc == 0)
+        rc = read_per_user(g, &r->metrics, msg, ml);
     if (rc == 0)
         rc = read_curves(g, &r->curves, msg, ml);
     if (rc == 0) {

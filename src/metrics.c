@@ -37,6 +37,75 @@ void metrics_add(metric_set *m, const char *name, double value)
     m->n++;
 }
 
+void metrics_free(metric_set *m)
+{
+    for (int k = 0; k < m->n_user; k++) {
+        free(m->user[k].user);
+        free(m->user[k].value);
+    }
+    metrics_init(m);
+}
+
+int metrics_copy(metric_set *dst, const metric_set *src)
+{
+    *dst = *src;   /* names are static strings: a shallow copy is right for them */
+    dst->n_user = 0;
+    for (int k = 0; k < src->n_user; k++) {
+        const metric_user_values *v = &src->user[k];
+        metric_user_values *w = &dst->user[k];
+        size_t n = (size_t)(v->n > 0 ? v->n : 1);
+        *w = *v;
+        w->user = malloc(n * sizeof *w->user);
+        w->value = malloc(n * sizeof *w->value);
+        dst->n_user = k + 1;
+        if (!w->user || !w->value) {
+            metrics_free(dst);
+            return -1;
+        }
+        memcpy(w->user, v->user, (size_t)v->n * sizeof *w->user);
+        memcpy(w->value, v->value, (size_t)v->n * sizeof *w->value);
+    }
+    return 0;
+}
+
+int metrics_add_user_values(metric_set *m, const char *name, long n, const int32_t *user,
+                            const double *value)
+{
+    int k = 0;
+    while (k < m->n_user && strcmp(m->user[k].name, name) != 0)
+        k++;
+    if (k == METRICS_USER_MAX)
+        return 0;
+    size_t cap = (size_t)(n > 0 ? n : 1);
+    int32_t *u = malloc(cap * sizeof *u);
+    float *v = malloc(cap * sizeof *v);
+    if (!u || !v) {
+        free(u);
+        free(v);
+        return -1;
+    }
+    for (long j = 0; j < n; j++) {
+        u[j] = user[j];
+        v[j] = (float)value[j];
+    }
+    if (k < m->n_user) {
+        free(m->user[k].user);
+        free(m->user[k].value);
+    } else {
+        m->n_user++;
+    }
+    m->user[k] = (metric_user_values){.name = name, .n = n, .user = u, .value = v};
+    return 0;
+}
+
+const metric_user_values *metrics_user_values(const metric_set *m, const char *name)
+{
+    for (int k = 0; k < m->n_user; k++)
+        if (strcmp(m->user[k].name, name) == 0)
+            return &m->user[k];
+    return NULL;
+}
+
 double metrics_get(const metric_set *m, const char *name)
 {
     for (int k = 0; k < m->n; k++)
@@ -183,8 +252,9 @@ static int user_value(rank_kind kind, const ds_split *s, const double *oracle, d
 
 /* Mean over users of the chosen ranking metric. *n_users = users counted. Returns NaN when no
  * user counts, or when a score is not finite (then *n_users = -1). -2 on allocation failure. */
-static double rank_metric(rank_kind kind, const ds_split *s, const double *pred,
-                          const double *oracle, double threshold, int k, long *n_users)
+static double rank_metric_pu(rank_kind kind, const ds_split *s, const double *pred,
+                             const double *oracle, double threshold, int k, long *n_users,
+                             int32_t *pu_user, double *pu_value)
 {
     *n_users = 0;
     if (k <= 0 || s->n <= 0)
@@ -231,6 +301,10 @@ static double rank_metric(rank_kind kind, const ds_split *s, const double *pred,
             }
             double v;
             if (user_value(kind, s, oracle, threshold, k, by_pred, by_truth, nu, &v) == 0) {
+                if (pu_user) {   /* room: at most one entry per user, n >= users */
+                    pu_user[counted] = s->user[order[a]];
+                    pu_value[counted] = v;
+                }
                 sum += v;
                 counted++;
             }
@@ -242,6 +316,12 @@ static double rank_metric(rank_kind kind, const ds_split *s, const double *pred,
     free(by_truth);
     *n_users = counted;
     return counted ? sum / (double)counted : NAN;
+}
+
+static double rank_metric(rank_kind kind, const ds_split *s, const double *pred,
+                          const double *oracle, double threshold, int k, long *n_users)
+{
+    return rank_metric_pu(kind, s, pred, oracle, threshold, k, n_users, NULL, NULL);
 }
 
 double metric_ndcg_at_k(const ds_split *s, const double *pred, const double *relevance, int k)
@@ -311,11 +391,50 @@ static int add_rank(metric_set *out, const char *name, rank_kind kind, const ds_
         return 0;
     }
     long nu;
-    double v = rank_metric(kind, s, pred, oracle, threshold, EVAL_K, &nu);
-    if (nu == -2)
-        return -1;
-    if (nu != 0)
+    int32_t *pu = NULL;
+    double *pv = NULL;
+    if (out->keep_per_user) {
+        size_t n = (size_t)(s->n > 0 ? s->n : 1);
+        pu = malloc(n * sizeof *pu);
+        pv = malloc(n * sizeof *pv);
+        if (!pu || !pv) {
+            free(pu);
+            free(pv);
+            return -1;
+        }
+    }
+    double v = rank_metric_pu(kind, s, pred, oracle, threshold, EVAL_K, &nu, pu, pv);
+    int rc = nu == -2 ? -1 : 0;
+    if (nu != 0 && nu != -2) {
         metrics_add(out, name, v);
+        if (pu && nu > 0)
+            rc = metrics_add_user_values(out, name, nu, pu, pv);
+    }
+    free(pu);
+    free(pv);
+    return rc;
+}
+
+/* The issue-15 metrics of a catalogue ranking (and the plain ones when plain = 1), with the
+ * per-user values when asked. 0 or -1 (memory). */
+static int add_catalog(metric_set *out, const catalog_rank *cr, int plain)
+{
+    if (cr->n_users <= 0)
+        return 0;
+    static const char *const names[CAT_PER_USER] = {
+        "precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10",
+        "pop_recall_at_10", "pop_ndcg_at_10", "calibrated_recall_at_10"};
+    const double vals[CAT_PER_USER] = {cr->precision, cr->recall, cr->map, cr->ndcg,
+                                       cr->pop_recall, cr->pop_ndcg, cr->calibrated_recall};
+    for (int c = plain ? 0 : CAT_POP_RECALL; c < CAT_PER_USER; c++)
+        metrics_add(out, names[c], vals[c]);
+    metrics_add(out, "coverage_at_10", cr->coverage);
+    metrics_add(out, "gini_exposure_at_10", cr->gini_exposure);
+    metrics_add(out, "avg_rec_popularity_at_10", cr->avg_rec_popularity);
+    if (out->keep_per_user && cr->user)
+        for (int c = plain ? 0 : CAT_POP_RECALL; c < CAT_PER_USER; c++)
+            if (metrics_add_user_values(out, names[c], cr->n_users, cr->user, cr->per_user[c]) != 0)
+                return -1;
     return 0;
 }
 
@@ -358,6 +477,15 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
         }
         free(pc);
         free(pw);
+        /* issue 15: the warm catalogue ranked against the oracle's top 10 */
+        catalog_opts co = {.pop_gamma = d->pop_gamma, .keep_per_user = out->keep_per_user};
+        catalog_rank cr;
+        if (rc == 0 && metrics_catalog_oracle(m, model, d, EVAL_K, &co, &cr) != 0)
+            return -1;
+        if (rc == 0) {
+            rc |= add_catalog(out, &cr, 0);
+            catalog_rank_free(&cr);
+        }
     } else {
         const ds_split *w = &d->test_warm, *c = &d->test_cold;
         if (w->n > 0) {
@@ -367,15 +495,15 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
             add_err(out, "mae", metric_mae(p, w->rating, w->n), fin);
             free(p);
             /* ranking over the whole catalogue (metrics_catalog.c) */
+            catalog_opts co = {.pop_gamma = d->pop_gamma, .keep_per_user = out->keep_per_user};
             catalog_rank cr;
-            if (metrics_catalog_rank(m, model, d, w, d->relevance_threshold, EVAL_K, &cr) != 0)
+            if (metrics_catalog_rank_opts(m, model, d, w, d->relevance_threshold, EVAL_K, &co,
+                                          &cr) != 0)
                 return -1;
-            if (cr.n_users > 0) {
-                metrics_add(out, "precision_at_10", cr.precision);
-                metrics_add(out, "recall_at_10", cr.recall);
-                metrics_add(out, "map_at_10", cr.map);
-                metrics_add(out, "ndcg_at_10", cr.ndcg);
-            }
+            rc = add_catalog(out, &cr, 1);
+            catalog_rank_free(&cr);
+            if (rc != 0)
+                return -1;
         }
         if (c->n > 0) {
             if (!(p = predict_split(m, model, d, c, &fin)))

@@ -30,14 +30,38 @@
 #include "estimator.h"
 
 #define METRICS_MAX 96
+#define METRICS_USER_MAX 16   /* ranking metrics with per-user values kept */
+
+/* One ranking metric's value for each user it was averaged over (issue 15: paired tests). */
+typedef struct {
+    const char *name;        /* static string (as in metric_set) */
+    long n;
+    int32_t *user;           /* user rows */
+    float *value;            /* float32: enough for paired tests, half the bytes */
+} metric_user_values;
 
 typedef struct metric_set {
     int n;
     const char *name[METRICS_MAX];   /* static strings */
     double value[METRICS_MAX];
+    /* per-user values: only filled when keep_per_user is set before metrics_evaluate (the
+     * runner does; then metrics_free releases them). Heap arrays: copy with metrics_copy. */
+    int keep_per_user;
+    int n_user;
+    metric_user_values user[METRICS_USER_MAX];
 } metric_set;
 
 void metrics_init(metric_set *m);
+/* Frees the per-user arrays and leaves m initialised (empty). */
+void metrics_free(metric_set *m);
+/* Deep copy (dst overwritten, not freed first). 0, or -1 on allocation failure (dst empty). */
+int metrics_copy(metric_set *dst, const metric_set *src);
+/* Add (or replace) name's per-user values (copied; value rounded to float). 0 or -1 (memory);
+ * beyond METRICS_USER_MAX metrics nothing is kept (0). */
+int metrics_add_user_values(metric_set *m, const char *name, long n, const int32_t *user,
+                            const double *value);
+/* NULL when name has no per-user values. */
+const metric_user_values *metrics_user_values(const metric_set *m, const char *name);
 void metrics_add(metric_set *m, const char *name, double value);
 double metrics_get(const metric_set *m, const char *name);   /* NaN if absent */
 
@@ -59,12 +83,35 @@ double metric_map_at_k(const ds_split *s, const double *pred, double threshold, 
  * relevant test item (rating >= threshold) ranks every item outside their train and valid
  * pairs; precision/recall/MAP/NDCG@k are means over those users (n_users of them; 0 = none).
  * 0, or -1 on allocation failure. */
+enum { CAT_PRECISION, CAT_RECALL, CAT_MAP, CAT_NDCG, CAT_POP_RECALL, CAT_POP_NDCG,
+       CAT_CALIBRATED_RECALL, CAT_PER_USER };
 typedef struct {
     double precision, recall, map, ndcg;
+    double pop_recall, pop_ndcg, calibrated_recall;      /* issue 15; formulas in metrics_catalog.c */
+    double coverage, gini_exposure, avg_rec_popularity;   /* over all users' top-k lists */
     long n_users;
+    /* keep_per_user: the users counted and each one's value, per_user[CAT_...][0..n_users) */
+    int32_t *user;
+    double *per_user[CAT_PER_USER];
 } catalog_rank;
+typedef struct {
+    double pop_gamma;        /* weight of a relevant item: max(pop, 1)^-pop_gamma */
+    int keep_per_user;
+} catalog_opts;
+/* Users x items scored in the synthetic catalogue ranking at most (else a user subset). */
+#define CAT_ORACLE_PAIRS (1L << 21)
 int metrics_catalog_rank(const est_method *m, const void *model, const ds_data *d,
                          const ds_split *test, double threshold, int k, catalog_rank *out);
+/* The same with the popularity weight and per-user values (o NULL: gamma 0, none kept). */
+int metrics_catalog_rank_opts(const est_method *m, const void *model, const ds_data *d,
+                              const ds_split *test, double threshold, int k,
+                              const catalog_opts *o, catalog_rank *out);
+/* Synthetic data: each training user (an evenly spaced subset of them when users x items >
+ * CAT_ORACLE_PAIRS) ranks every training item outside their train and valid pairs; relevant
+ * = the oracle's top k of the same candidates. Nothing (n_users 0) for real data. */
+int metrics_catalog_oracle(const est_method *m, const void *model, const ds_data *d, int k,
+                           const catalog_opts *o, catalog_rank *out);
+void catalog_rank_free(catalog_rank *c);   /* the per-user arrays */
 
 /* All SPEC section 6 metrics of a trained model on d, with the names of SPEC section 7
  * (excess_risk_cold, ..., regret_at_10 for synthetic data; rmse, mae, precision_at_10,

@@ -18,6 +18,7 @@ void record_free(cell_record *r)
     kv_free(&r->provenance);
     free(r->reason);
     est_curves_free(&r->curves);
+    metrics_free(&r->metrics);   /* per-user values */
     record_init(r);
 }
 
@@ -39,7 +40,8 @@ int record_copy(cell_record *dst, const cell_record *src)
     dst->data_seed = src->data_seed;
     dst->train_seed = src->train_seed;
     memcpy(dst->status, src->status, sizeof dst->status);
-    dst->metrics = src->metrics;              /* names are static strings: a shallow copy is right */
+    if (metrics_copy(&dst->metrics, &src->metrics) != 0)   /* deep: per-user values */
+        goto fail;
     dst->fit_seconds = src->fit_seconds;
     dst->epochs_run = src->epochs_run;
     if (kv_copy(&dst->config, &src->config) != 0 || kv_copy(&dst->provenance, &src->provenance) != 0 ||

@@ -124,6 +124,7 @@ void synth_truth_free(synth_truth *t);
 void synth_truth_embed(const synth_truth *t, int side, const double *z, double *out);
 double synth_truth_rating(const synth_truth *t, const double *zu, const double *zi);
 void synth_truth_stats(const synth_truth *t, double *mean, double *var, double *kurtosis);
+int synth_truth_dim(const synth_truth *t);   /* p: length of f*(z), g*(z) */
 /* Number of calibration pairs used for the stats and the scaling. */
 #define SYNTH_CALIBRATION_PAIRS (1L << 17)
 /* synth_truth_new remembers the calibration of the last 256 truths of the calling thread (a

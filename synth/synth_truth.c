@@ -248,6 +248,11 @@ double synth_truth_rating(const synth_truth *t, const double *zu, const double *
     return s;
 }
 
+int synth_truth_dim(const synth_truth *t)
+{
+    return t->p;
+}
+
 void synth_truth_stats(const synth_truth *t, double *mean, double *var, double *kurtosis)
 {
     if (mean)
