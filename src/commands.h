@@ -8,6 +8,7 @@ int cmd_intdim(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
 int cmd_export(int argc, char **argv);

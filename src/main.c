@@ -19,6 +19,7 @@ static const command commands[] = {
     {"export", cmd_export, "print a results file as a long CSV table (one row per cell)"},
     {"slurm", cmd_slurm, "write (and submit) a Slurm array job of shards plus its merge job"},
     {"report", cmd_report, "slope tables with 95% CIs against theory; tables of mean metrics"},
+    {"compare", cmd_compare, "paired comparisons of methods on the same data: t, Wilcoxon, Holm"},
     {"plot", cmd_plot, "gnuplot figures (PNG, PDF): convergence with CI bands, learning curves"},
     {"keys", cmd_keys, "every config key with its type, default, range and meaning"},
     {"prune", cmd_prune, "drop the cells of a results file that are no longer cells of a config"},
