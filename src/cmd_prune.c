@@ -85,17 +85,18 @@ int cmd_prune(int argc, char **argv)
     }
     char err[4096];
     cfg *c = NULL;
-    if (cfg_load(config, &c, err, sizeof err) != 0) {
+    int erc = cfg_load(config, &c, err, sizeof err);
+    if (erc != 0) {
         fprintf(stderr, "t2rec prune: %s\n", err);
-        return 2;
+        return erc == CFG_NOMEM ? 1 : 2;
     }
     cfg_cell *cells = NULL;
     int ncells = 0;
-    int erc = cfg_expand(c, &cells, &ncells, err, sizeof err);
+    erc = cfg_expand(c, &cells, &ncells, err, sizeof err);
     cfg_free(c);
     if (erc != 0) {
         fprintf(stderr, "t2rec prune: %s\n", err);
-        return 2;
+        return erc == CFG_NOMEM ? 1 : 2;
     }
     char (*keys)[17] = malloc((size_t)(ncells > 0 ? ncells : 1) * sizeof *keys);
     if (!keys) {

@@ -431,16 +431,17 @@ int cmd_slurm(int argc, char **argv)
 
     char err[2048];
     cfg *c = NULL;
-    if (cfg_load(config, &c, err, sizeof err) != 0) {
+    int crc = cfg_load(config, &c, err, sizeof err);
+    if (crc != 0) {
         fprintf(stderr, "t2rec slurm: %s\n", err);
-        return 2;
+        return crc == CFG_NOMEM ? 1 : 2;
     }
     cfg_cell *cells = NULL;
     int ncells = 0;
-    if (cfg_expand(c, &cells, &ncells, err, sizeof err) != 0) {
+    if ((crc = cfg_expand(c, &cells, &ncells, err, sizeof err)) != 0) {
         fprintf(stderr, "t2rec slurm: %s\n", err);
         cfg_free(c);
-        return 2;
+        return crc == CFG_NOMEM ? 1 : 2;
     }
     if (tasks > ncells) {
         fprintf(stderr, "t2rec slurm: note: %d tasks for %d cells; using %d tasks\n", tasks, ncells, ncells);

@@ -98,10 +98,16 @@ static uint64_t train_seed_of(uint64_t master, uint64_t keyhash)
     return fmix64(fmix64(master ^ 0x5851f42d4c957f2dULL) ^ keyhash);
 }
 
+/* Set when a message says memory ran out (fmt starting "out of memory", always a literal):
+ * cfg_load and cfg_expand then return CFG_NOMEM, a runtime failure, not bad input. */
+static _Thread_local int nomem;
+
 /* "FILE:LINE: [section] key: " prefix followed by the message. */
 static void seterr(char *err, size_t errlen, const char *path, int line, const char *section,
                    const char *key, const char *fmt, ...)
 {
+    if (strncmp(fmt, "out of memory", 13) == 0)
+        nomem = 1;
     if (!err || !errlen)
         return;
     int at;
@@ -314,7 +320,7 @@ static int open_section(reader_state *st, const char *name)
     }
     cfg_section *ns = realloc(c->sec, (size_t)(c->nsec + 1) * sizeof *ns);
     if (!ns)
-        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "out of memory", NULL);
     c->sec = ns;
     cfg_section *s = &c->sec[c->nsec];
     memset(s, 0, sizeof *s);
@@ -323,7 +329,7 @@ static int open_section(reader_state *st, const char *name)
     s->kind = kind;
     s->method = m;
     if (!s->name)
-        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "out of memory", NULL);
     st->cur_sec = c->nsec++;
     return 1;
 }
@@ -436,7 +442,7 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     cfg_entry *ne = realloc(c->ent, (size_t)(c->nent + 1) * sizeof *ne);
     if (!ne)
-        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "out of memory", NULL);
     c->ent = ne;
     cfg_entry *e = &c->ent[c->nent];
     memset(e, 0, sizeof *e);
@@ -447,7 +453,7 @@ static int handler(void *user, const char *section, const char *name, const char
     e->group = -1;
     c->nent++;
     if (!e->key || !e->raw)
-        return st->stop = 1, rfail(st, NULL, NULL, "%s", "out of memory");
+        return st->stop = 1, rfail(st, NULL, NULL, "out of memory", NULL);
     return 1;
 }
 
@@ -1380,7 +1386,16 @@ static char *basename_noext(const char *path)
     return s;
 }
 
+static int load(const char *path, cfg **out, char *err, size_t errlen);
+
 int cfg_load(const char *path, cfg **out, char *err, size_t errlen)
+{
+    nomem = 0;
+    int rc = load(path, out, err, errlen);
+    return rc != 0 && nomem ? CFG_NOMEM : rc;
+}
+
+static int load(const char *path, cfg **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (err && errlen)
@@ -1739,12 +1754,16 @@ oom:
 
 int cfg_expand(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
 {
-    return expand(c, 0, cells, ncells, err, errlen);
+    nomem = 0;
+    int rc = expand(c, 0, cells, ncells, err, errlen);
+    return rc != 0 && nomem ? CFG_NOMEM : rc;
 }
 
 int cfg_expand_data(const cfg *c, cfg_cell **cells, int *ncells, char *err, size_t errlen)
 {
-    return expand(c, 1, cells, ncells, err, errlen);
+    nomem = 0;
+    int rc = expand(c, 1, cells, ncells, err, errlen);
+    return rc != 0 && nomem ? CFG_NOMEM : rc;
 }
 
 void cfg_cells_free(cfg_cell *cells, int n)

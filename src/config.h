@@ -46,7 +46,9 @@
 
 typedef struct cfg cfg;
 
-/* Parse + validate a config file. 0 ok; -1 bad input with a message in err. */
+#define CFG_NOMEM (-2)   /* cfg_load / cfg_expand: memory ran out (a runtime failure, exit 1) */
+
+/* Parse + validate a config file. 0 ok; -1 bad input with a message in err; CFG_NOMEM. */
 int cfg_load(const char *path, cfg **out, char *err, size_t errlen);
 void cfg_free(cfg *c);
 const char *cfg_path(const cfg *c);

@@ -17,11 +17,12 @@ static int same_data(const cfg_cell *a, const cfg_cell *b)
 int gencell_open(const char *config, int k, int list, gencell *g, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
-    if (cfg_load(config, &g->c, err, errlen) != 0)
-        return 2;
-    if (cfg_expand_data(g->c, &g->cells, &g->ncells, err, errlen) != 0) {
+    int crc = cfg_load(config, &g->c, err, errlen);
+    if (crc != 0)
+        return crc == CFG_NOMEM ? 1 : 2;
+    if ((crc = cfg_expand_data(g->c, &g->cells, &g->ncells, err, errlen)) != 0) {
         gencell_close(g);
-        return 2;
+        return crc == CFG_NOMEM ? 1 : 2;
     }
     int *distinct = malloc((size_t)(g->ncells + 1) * sizeof *distinct), nd = 0;
     if (!distinct) {

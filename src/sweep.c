@@ -638,20 +638,21 @@ int sweep_run(const sweep_opts *o)
     interrupted = 0;
     struct sigaction old_int, old_term;
     catch_signals(&old_int, &old_term);
-    if (cfg_load(o->config_path, &c, err, sizeof err) != 0) {
+    int crc = cfg_load(o->config_path, &c, err, sizeof err);
+    if (crc != 0) {
         fprintf(stderr, "t2rec run: %s\n", err);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        return SWEEP_BAD_INPUT;
+        return crc == CFG_NOMEM ? SWEEP_RUNTIME : SWEEP_BAD_INPUT;
     }
     cfg_cell *cells = NULL;
     int ncells = 0;
-    if (cfg_expand(c, &cells, &ncells, err, sizeof err) != 0) {
+    if ((crc = cfg_expand(c, &cells, &ncells, err, sizeof err)) != 0) {
         fprintf(stderr, "t2rec run: %s\n", err);
         cfg_free(c);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        return SWEEP_BAD_INPUT;
+        return crc == CFG_NOMEM ? SWEEP_RUNTIME : SWEEP_BAD_INPUT;
     }
     int rc = SWEEP_OK, have_store = 0;
     outlock lock = {.fd = -1};
