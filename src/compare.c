@@ -612,7 +612,7 @@ void compare_print(FILE *f, const compare_table *t)
             fprintf(f, "  (no two arms with values to compare)\n");
             continue;
         }
-        fprintf(f, "  %-*s %-*s %5s %7s %10s %10s %10s %22s %9s %9s %9s %9s  %s\n", "A", "B", "pairs",
+        fprintf(f, "  %-*s %-*s %5s %7s %10s %10s %10s %22s %9s %9s %9s %9s  %s\n", wa, "A", wb, "B", "pairs",
                 "only", "mean A", "mean B", "diff", "95% CI", "p_t", "p_t Holm", "p_W", "p_W Holm",
                 "status");
         for (int k = 0; k < t->nrows; k++) {
