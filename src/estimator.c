@@ -9,9 +9,10 @@
 extern const est_method est_baseline, est_oracle, est_twotower, est_mf, est_autorec;
 extern const est_method est_joint;
 extern const est_method est_compress;
+extern const est_method est_knn;
 
 const est_method *const est_methods[] = {
-    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, &est_compress, NULL,
+    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, &est_compress, &est_knn, NULL,
 };
 
 const est_method *est_find(const char *name)

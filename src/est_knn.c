@@ -1,0 +1,465 @@
+/* est_knn.c — the `knn` method: memory-based collaborative filtering (user- or item-based
+ * neighbourhoods), with Surprise's KNNBasic / KNNWithMeans / KNNBaseline predictions.
+ *
+ * Notation (based = user: x = users, y = items; based = item: x = items, y = users). For a
+ * pair (u, i) with x, y its two sides, N = the x' that rated y in training with sim(x, x') > 0,
+ * of which the k most similar are kept (N_k; ties by the lower entity row); actual_k = |N_k|:
+ *   prediction = basic     r_hat = sum_{N_k} sim r_x'y / sum_{N_k} sim
+ *                          (actual_k < min_k: the global mean mu, as Surprise's
+ *                          PredictionImpossible default)
+ *   prediction = means     r_hat = mu_x + sum_{N_k} sim (r_x'y - mu_x') / sum_{N_k} sim
+ *                          (mu_x = mean training rating of x; actual_k < min_k: mu_x)
+ *   prediction = baseline  r_hat = b_ui + sum_{N_k} sim (r_x'y - b_x'y) / sum_{N_k} sim
+ *                          (b_ui = mu + b_u + b_i; actual_k < min_k: b_ui)
+ * Similarities (similarity = cosine | msd | pearson | pearson_baseline | jaccard, min_support,
+ * shrinkage): knn_sim.h; pearson_baseline uses the residuals r - b_ui. The baselines b_u, b_i
+ * (prediction = baseline or similarity = pearson_baseline) are Surprise's ALS: starting at 0,
+ * `baseline_epochs` times: every item b_i = sum_{u in U(i)} (r_ui - mu - b_u) / (reg_i + |U(i)|),
+ * then every user b_u = sum_{i in I(u)} (r_ui - mu - b_i) / (reg_u + |I(u)|).
+ *
+ * Unseen users/items (no training rating, or rows past the tables): basic and means predict mu
+ * (Surprise's default prediction), baseline predicts mu + the biases that exist (b_u of a seen
+ * user, b_i of a seen item). curves->n_fallback counts the test_warm + test_cold pairs that
+ * fell back so; the note also counts the pairs with fewer than min_k neighbours. Predictions
+ * are clipped to [rating_min, rating_max] when rating_max > rating_min (real data).
+ *
+ * Any (u, i) can be scored (the full-catalogue ranking metrics score every item for every
+ * user): one gather of sim(x, .) at the raters of y, a partial selection (quickselect) of the
+ * k largest when more than k are positive, one pass to sum. Memory: the similarity matrix
+ * (n_x^2 floats over the x with training ratings) and the training ratings grouped by y;
+ * knn_memory_bytes lets the config check refuse sizes that do not fit.
+ */
+#include "estimator.h"
+#include "knn_sim.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const param_spec knn_params[] = {
+    {"based", PT_ENUM, "user", 0, 0, "user|item", "user: neighbours are users who rated the item; item: items the user rated"},
+    {"similarity", PT_ENUM, "msd", 0, 0, "cosine|msd|pearson|pearson_baseline|jaccard",
+     "similarity of two users (items) over their co-rated items (users); docs/design.md"},
+    {"k", PT_INT, "40", 1, 1000000000, NULL, "most neighbours used in a prediction"},
+    {"min_k", PT_INT, "1", 0, 1000000000, NULL,
+     "fewer positive-similarity neighbours than this: the prediction falls back (basic: mu; means: the mean of x; baseline: b_ui)"},
+    {"prediction", PT_ENUM, "basic", 0, 0, "basic|means|baseline",
+     "Surprise's KNNBasic (weighted mean) | KNNWithMeans (mean-centred) | KNNBaseline (baseline-centred)"},
+    {"min_support", PT_INT, "1", 0, 1000000000, NULL,
+     "similarity 0 for pairs with fewer co-ratings (pearson_baseline: at least 2)"},
+    {"shrinkage", PT_REAL, "100", 0, 1e12, NULL,
+     "pearson_baseline: the correlation is multiplied by (n - 1) / (n - 1 + shrinkage), n co-ratings"},
+    {"reg_u", PT_REAL, "15", 0, 1e12, NULL, "baseline ALS: L2 penalty of the user biases (prediction = baseline, similarity = pearson_baseline)"},
+    {"reg_i", PT_REAL, "10", 0, 1e12, NULL, "baseline ALS: L2 penalty of the item biases"},
+    {"baseline_epochs", PT_INT, "10", 1, 1000000, NULL, "baseline ALS: sweeps (items, then users)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+enum { PRED_BASIC, PRED_MEANS, PRED_BASELINE };
+
+/* The parsed keys of [method.knn]: filled once by knn_parse. */
+typedef struct {
+    int item_based, pred, k, min_k, min_support, bsl_epochs;
+    knn_sim_kind sim;
+    double shrinkage, reg_u, reg_i;
+} knn_param;
+
+/* NULL when kv is valid (p filled), else a message and *bad_key. */
+static const char *knn_parse(const kvset *kv, knn_param *p, const char **bad_key)
+{
+    const char *bad = param_check_table(knn_params, kv, bad_key);
+    if (bad)
+        return bad;
+    const param_spec *T = knn_params;
+    static const char *const sims[] = {"cosine", "msd", "pearson", "pearson_baseline", "jaccard"};
+    static const knn_sim_kind kinds[] = {KNN_COSINE, KNN_MSD, KNN_PEARSON, KNN_PEARSON_BASELINE,
+                                         KNN_JACCARD};
+    const char *s = param_str(T, kv, "similarity"), *pr = param_str(T, kv, "prediction");
+    p->sim = KNN_MSD;
+    for (int q = 0; q < 5; q++)
+        if (strcmp(s, sims[q]) == 0)
+            p->sim = kinds[q];
+    p->item_based = strcmp(param_str(T, kv, "based"), "item") == 0;
+    p->pred = strcmp(pr, "means") == 0 ? PRED_MEANS : strcmp(pr, "baseline") == 0 ? PRED_BASELINE
+                                                                                  : PRED_BASIC;
+    p->k = (int)param_int(T, kv, "k");
+    p->min_k = (int)param_int(T, kv, "min_k");
+    p->min_support = (int)param_int(T, kv, "min_support");
+    p->bsl_epochs = (int)param_int(T, kv, "baseline_epochs");
+    p->shrinkage = param_real(T, kv, "shrinkage");
+    p->reg_u = param_real(T, kv, "reg_u");
+    p->reg_i = param_real(T, kv, "reg_i");
+    if (p->min_k > p->k) {
+        *bad_key = "min_k";
+        return "min_k must not exceed k (no prediction could use its neighbours)";
+    }
+    return NULL;
+}
+
+static const char *knn_check_parameter(const kvset *params, const char **bad_key)
+{
+    knn_param p;
+    return knn_parse(params, &p, bad_key);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int item_based, pred, k, min_k;
+    int n_users, n_items;
+    double mu;
+    long *nu, *ni;               /* training ratings per entity (0 = unseen) */
+    double *bu, *bi;             /* baselines (prediction = baseline), else NULL */
+    int n_x, n_xc, n_y;          /* x rows, x with ratings (compact), y rows */
+    int32_t *xmap;               /* x row -> compact index, -1 = unseen */
+    double *xmean;               /* compact x -> mean rating (prediction = means), else NULL */
+    float *sim;                  /* n_xc x n_xc */
+    long *off;                   /* ratings by y: off[y] .. off[y+1) */
+    int32_t *nbx;                /* their compact x */
+    float *val;                  /* r - offset of the prediction mode (0, mu_x', b_x'y) */
+    long max_deg;                /* largest off[y+1] - off[y] */
+} knn_model;
+
+static void knn_free(void *p)
+{
+    knn_model *m = p;
+    if (!m)
+        return;
+    free(m->nu);
+    free(m->ni);
+    free(m->bu);
+    free(m->bi);
+    free(m->xmap);
+    free(m->xmean);
+    free(m->sim);
+    free(m->off);
+    free(m->nbx);
+    free(m->val);
+    free(m);
+}
+
+/* A neighbour candidate: similarity, compact x (tie-break), offset rating. */
+typedef struct {
+    float s;
+    int32_t x;
+    float v;
+} knn_cand;
+
+/* a ranks before b: larger similarity, then lower x */
+static int before(const knn_cand *a, const knn_cand *b)
+{
+    return a->s > b->s || (a->s == b->s && a->x < b->x);
+}
+
+/* Reorder c[0..n) so that its k first entries are the k best (any order); 0 < k < n. */
+static void select_top(knn_cand *c, long n, long k)
+{
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        knn_cand piv = c[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (before(&c[i], &piv))
+                i++;
+            while (before(&piv, &c[j]))
+                j--;
+            if (i <= j) {
+                knn_cand t = c[i];
+                c[i] = c[j];
+                c[j] = t;
+                i++;
+                j--;
+            }
+        }
+        /* now c[lo..j] rank before or equal piv, c[i..hi] after or equal, j < i */
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+enum { KNN_OK = 0, KNN_UNSEEN = 1, KNN_FEW = 2 };
+
+/* Prediction before clipping; *how = KNN_OK, KNN_UNSEEN (user or item unseen) or KNN_FEW
+ * (fewer than min_k neighbours). buf holds max_deg candidates. */
+static double knn_raw(const knn_model *m, int32_t u, int32_t i, knn_cand *buf, int *how)
+{
+    int su = u >= 0 && u < m->n_users && m->nu[u] > 0;
+    int si = i >= 0 && i < m->n_items && m->ni[i] > 0;
+    double base = m->mu;
+    if (m->pred == PRED_BASELINE)
+        base += (su ? m->bu[u] : 0) + (si ? m->bi[i] : 0);
+    if (!(su && si)) {
+        *how = KNN_UNSEEN;
+        return base;
+    }
+    int32_t x = m->item_based ? i : u, y = m->item_based ? u : i;
+    int32_t xc = m->xmap[x];
+    if (m->pred == PRED_MEANS)
+        base = m->xmean[xc];
+    const float *row = m->sim + (size_t)xc * (size_t)m->n_xc;
+    long n = 0;
+    for (long q = m->off[y]; q < m->off[y + 1]; q++) {
+        int32_t nb = m->nbx[q];
+        float s = row[nb];
+        if (s > 0) {
+            buf[n].s = s;
+            buf[n].x = nb;
+            buf[n].v = m->val[q];
+            n++;
+        }
+    }
+    if (n > m->k) {
+        select_top(buf, n, m->k);
+        n = m->k;
+    }
+    if (n < m->min_k || n == 0) {
+        *how = KNN_FEW;
+        return base;   /* basic: mu */
+    }
+    double ss = 0, sv = 0;
+    for (long q = 0; q < n; q++) {
+        ss += buf[q].s;
+        sv += (double)buf[q].s * buf[q].v;
+    }
+    *how = KNN_OK;
+    return m->pred == PRED_BASIC ? sv / ss : base + sv / ss;
+}
+
+static void knn_predict(const void *model, const ds_data *d, long n, const int32_t *u,
+                        const int32_t *i, double *out)
+{
+    const knn_model *m = model;
+    int clip = d->rating_max > d->rating_min;
+    knn_cand *buf = malloc((size_t)(m->max_deg > 0 ? m->max_deg : 1) * sizeof *buf);
+    for (long k = 0; k < n; k++) {
+        int how;
+        double p = buf ? knn_raw(m, u[k], i[k], buf, &how) : NAN;   /* NaN: out of memory */
+        if (clip && !isnan(p))
+            p = p < d->rating_min ? d->rating_min : p > d->rating_max ? d->rating_max : p;
+        out[k] = p;
+    }
+    free(buf);
+}
+
+/* Pairs of s that fell back because an entity is unseen (*unseen) or had < min_k neighbours. */
+static void count_fallback(const knn_model *m, const ds_split *s, knn_cand *buf, long *unseen,
+                           long *few)
+{
+    *unseen = *few = 0;
+    for (long k = 0; k < s->n; k++) {
+        int how;
+        knn_raw(m, s->user[k], s->item[k], buf, &how);
+        *unseen += how == KNN_UNSEEN;
+        *few += how == KNN_FEW;
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Surprise's ALS baselines (items first, then users, each sweep), into m->bu, m->bi. */
+static void fit_baselines(knn_model *m, const ds_split *tr, const knn_param *p, double *acc_u,
+                          double *acc_i)
+{
+    for (int e = 0; e < p->bsl_epochs; e++) {
+        memset(acc_i, 0, (size_t)m->n_items * sizeof *acc_i);
+        for (long q = 0; q < tr->n; q++)
+            acc_i[tr->item[q]] += tr->rating[q] - m->mu - m->bu[tr->user[q]];
+        for (int i = 0; i < m->n_items; i++)
+            m->bi[i] = m->ni[i] > 0 ? acc_i[i] / (p->reg_i + (double)m->ni[i]) : 0;
+        memset(acc_u, 0, (size_t)m->n_users * sizeof *acc_u);
+        for (long q = 0; q < tr->n; q++)
+            acc_u[tr->user[q]] += tr->rating[q] - m->mu - m->bi[tr->item[q]];
+        for (int u = 0; u < m->n_users; u++)
+            m->bu[u] = m->nu[u] > 0 ? acc_u[u] / (p->reg_u + (double)m->nu[u]) : 0;
+    }
+}
+
+static void *knn_train(const est_fit_ctx *ctx)
+{
+    const ds_data *d = ctx->data;
+    const ds_split *tr = &d->train;
+    double t0 = now_seconds();
+    knn_param prm;
+    const char *bad = NULL, *msg = knn_parse(ctx->params, &prm, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "knn: %s: %s", bad ? bad : "?", msg);
+        return NULL;
+    }
+    if (tr->n <= 0) {
+        snprintf(ctx->err, ctx->errlen, "knn: the training split is empty");
+        return NULL;
+    }
+    for (long q = 0; q < tr->n; q++)
+        if (tr->user[q] < 0 || tr->user[q] >= d->n_users || tr->item[q] < 0 ||
+            tr->item[q] >= d->n_items || !isfinite(tr->rating[q])) {
+            snprintf(ctx->err, ctx->errlen, "knn: training pair %ld is out of range or not finite", q);
+            return NULL;
+        }
+
+    knn_model *m = calloc(1, sizeof *m);
+    double *acc_u = NULL, *acc_i = NULL;
+    float *simval = NULL;
+    long *fill = NULL;
+    knn_cand *buf = NULL;
+    int ok = 0;
+    if (!m)
+        goto oom;
+    m->item_based = prm.item_based;
+    m->pred = prm.pred;
+    m->k = prm.k;
+    m->min_k = prm.min_k;
+    m->n_users = d->n_users;
+    m->n_items = d->n_items;
+    m->n_x = prm.item_based ? d->n_items : d->n_users;
+    m->n_y = prm.item_based ? d->n_users : d->n_items;
+    m->nu = calloc((size_t)d->n_users + 1, sizeof *m->nu);
+    m->ni = calloc((size_t)d->n_items + 1, sizeof *m->ni);
+    if (!m->nu || !m->ni)
+        goto oom;
+    double s = 0;
+    for (long q = 0; q < tr->n; q++) {
+        s += tr->rating[q];
+        m->nu[tr->user[q]]++;
+        m->ni[tr->item[q]]++;
+    }
+    m->mu = s / (double)tr->n;
+
+    int need_bsl = prm.pred == PRED_BASELINE || prm.sim == KNN_PEARSON_BASELINE;
+    if (need_bsl) {
+        m->bu = calloc((size_t)d->n_users + 1, sizeof *m->bu);
+        m->bi = calloc((size_t)d->n_items + 1, sizeof *m->bi);
+        acc_u = malloc(((size_t)d->n_users + 1) * sizeof *acc_u);
+        acc_i = malloc(((size_t)d->n_items + 1) * sizeof *acc_i);
+        if (!m->bu || !m->bi || !acc_u || !acc_i)
+            goto oom;
+        fit_baselines(m, tr, &prm, acc_u, acc_i);
+    }
+
+    /* compact x indices, per-x means */
+    const int32_t *xs = prm.item_based ? tr->item : tr->user;
+    const int32_t *ys = prm.item_based ? tr->user : tr->item;
+    const long *nx_cnt = prm.item_based ? m->ni : m->nu;
+    m->xmap = malloc(((size_t)m->n_x + 1) * sizeof *m->xmap);
+    if (!m->xmap)
+        goto oom;
+    for (int x = 0; x < m->n_x; x++)
+        m->xmap[x] = nx_cnt[x] > 0 ? m->n_xc++ : -1;
+    if (prm.pred == PRED_MEANS) {
+        m->xmean = calloc((size_t)m->n_xc + 1, sizeof *m->xmean);
+        if (!m->xmean)
+            goto oom;
+        for (long q = 0; q < tr->n; q++)
+            m->xmean[m->xmap[xs[q]]] += tr->rating[q];
+        for (int x = 0; x < m->n_x; x++)
+            if (m->xmap[x] >= 0)
+                m->xmean[m->xmap[x]] /= (double)nx_cnt[x];
+    }
+
+    /* the training ratings grouped by y */
+    m->off = calloc((size_t)m->n_y + 1, sizeof *m->off);
+    m->nbx = malloc((size_t)tr->n * sizeof *m->nbx);
+    m->val = malloc((size_t)tr->n * sizeof *m->val);
+    simval = malloc((size_t)tr->n * sizeof *simval);
+    fill = calloc((size_t)m->n_y + 1, sizeof *fill);
+    if (!m->off || !m->nbx || !m->val || !simval || !fill)
+        goto oom;
+    for (long q = 0; q < tr->n; q++)
+        m->off[ys[q] + 1]++;
+    for (int y = 0; y < m->n_y; y++) {
+        if (m->off[y + 1] > m->max_deg)
+            m->max_deg = m->off[y + 1];
+        m->off[y + 1] += m->off[y];
+    }
+    for (long q = 0; q < tr->n; q++) {
+        int32_t x = xs[q], y = ys[q];
+        long at = m->off[y] + fill[y]++;
+        double r = tr->rating[q], bxy = need_bsl ? m->mu + m->bu[tr->user[q]] + m->bi[tr->item[q]] : 0;
+        m->nbx[at] = m->xmap[x];
+        m->val[at] = (float)(prm.pred == PRED_MEANS      ? r - m->xmean[m->xmap[x]]
+                             : prm.pred == PRED_BASELINE ? r - bxy
+                                                         : r);
+        simval[at] = (float)(prm.sim == KNN_PEARSON_BASELINE ? r - bxy : r);
+    }
+    knn_csr c = {.n_x = m->n_xc, .n_y = m->n_y, .off = m->off, .x = m->nbx, .v = simval};
+    m->sim = knn_similarity(&c, prm.sim, prm.min_support, prm.shrinkage, ctx->err, ctx->errlen);
+    if (!m->sim)
+        goto done;
+
+    est_curves *cv = ctx->curves;
+    cv->epochs_run = 0;
+    cv->best_epoch = 0;
+    cv->stopped_by[0] = '\0';
+    buf = malloc((size_t)(m->max_deg > 0 ? m->max_deg : 1) * sizeof *buf);
+    if (!buf)
+        goto oom;
+    double fit_s = now_seconds() - t0;
+    long uw, fw, uc, fc;
+    count_fallback(m, &d->test_warm, buf, &uw, &fw);
+    count_fallback(m, &d->test_cold, buf, &uc, &fc);
+    cv->n_fallback = uw + uc;
+    static const char *const simname[] = {"cosine", "msd", "pearson", "pearson_baseline", "jaccard"};
+    static const char *const predname[] = {"basic", "means", "baseline"};
+    snprintf(cv->note, sizeof cv->note,
+             "knn %s-based %s k=%d min_k=%d prediction=%s, %d x %d similarities, fit %.3f s; "
+             "unseen user/item -> %s: %ld test_warm + %ld test_cold; fewer than min_k "
+             "neighbours: %ld + %ld",
+             prm.item_based ? "item" : "user", simname[prm.sim], prm.k, prm.min_k,
+             predname[prm.pred], m->n_xc, m->n_xc, fit_s,
+             prm.pred == PRED_BASELINE ? "mu+b_u+b_i (known ones)" : "mu", uw, uc, fw, fc);
+    ok = 1;
+    goto done;
+oom:
+    snprintf(ctx->err, ctx->errlen, "knn: out of memory");
+done:
+    free(acc_u);
+    free(acc_i);
+    free(simval);
+    free(fill);
+    free(buf);
+    if (!ok) {
+        knn_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Bytes a fit needs: the similarity sums and matrix over every entity of the based side (an
+ * upper bound: only entities with ratings are kept), the block, the grouped ratings. */
+static double knn_memory_bytes(const kvset *kv, const est_shape *sh)
+{
+    knn_param p;
+    const char *bad = NULL;
+    if (knn_parse(kv, &p, &bad))
+        return 0;
+    double nx = p.item_based ? sh->n_items : sh->n_users, ny = p.item_based ? sh->n_users : sh->n_items;
+    return knn_sim_bytes(p.sim, nx, ny) + 24.0 * sh->n_train + 32.0 * (nx + ny);
+}
+
+/* shrinkage shapes pearson_baseline only */
+static const param_condition knn_conditions[] = {
+    {"shrinkage", "similarity", "pearson_baseline"},
+    {NULL, NULL, NULL},
+};
+
+const est_method est_knn = {
+    .name = "knn",
+    .params = knn_params,
+    .conditions = knn_conditions,
+    .cold_capable = 0,
+    .needs_truth = 0,
+    .check_parameter = knn_check_parameter,
+    .train = knn_train,
+    .predict = knn_predict,
+    .free_model = knn_free,
+    .memory_bytes = knn_memory_bytes,
+};
