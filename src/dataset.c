@@ -87,5 +87,6 @@ void ds_free(ds_data *d)
     ds_split_free(&d->valid);
     ds_split_free(&d->test_warm);
     ds_split_free(&d->test_cold);
+    ds_split_free(&d->reveal);
     memset(d, 0, sizeof *d);
 }

@@ -27,6 +27,9 @@ typedef struct {
     int user_dim, item_dim;  /* covariate columns (may be 0) */
     double *user_x, *item_x; /* n_users x user_dim, n_items x item_dim (NULL when dim = 0) */
     ds_split train, valid, test_warm, test_cold;
+    ds_split reveal;         /* k-shot protocol (kshot.h): the revealed (earliest) pairs of the
+                                fresh users whose other pairs are in test_cold; empty (n = 0)
+                                without data key kshot */
     int synthetic;           /* 1: oracle values present, truth below is set */
     /* synthetic only: the truth, for oracle values of arbitrary pairs (ds_oracle) */
     synth_truth *truth;
