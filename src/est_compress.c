@@ -54,6 +54,9 @@ static const param_spec cmp_params[] = {
     {"base", PT_ENUM, "twotower", 0, 0, "twotower|mf", "the inner-product model whose item vectors are compressed"},
     {"base_keys", PT_STRING, "", 0, 0, NULL,
      "keys of [method.<base>] as space-separated key=value pairs, e.g. 'embed_dim=128 width=64'"},
+    {"base_seed", PT_INT, "0", 0, 1e15, NULL,
+     "seed of the base fit; 0 = the cell's training seed (which differs between cells: give a "
+     "number so that every codec and ratio compresses the same base model)"},
     {"codec", PT_ENUM, "sae", 0, 0, "sae|pca|int8|rp|none",
      "item codec: CompresSAE, PCA truncation, int8 scalar quantisation, random projection, none"},
     {"compression", PT_REAL, "12", 1, 1e6, NULL,
@@ -85,6 +88,7 @@ typedef struct {
     kvset base_kv;
     int codec, k, latent, epochs, batch, eval_users;
     double compression, lr;
+    uint64_t base_seed;
 } cmp_param;
 
 static void cmp_param_free(cmp_param *p)
@@ -123,6 +127,7 @@ static const char *cmp_parse(const kvset *kv, cmp_param *p, const char **bad_key
     p->lr = param_real(cmp_params, kv, "lr");
     p->batch = (int)param_int(cmp_params, kv, "batch");
     p->eval_users = (int)param_int(cmp_params, kv, "eval_users");
+    p->base_seed = (uint64_t)param_int(cmp_params, kv, "base_seed");
     if (!p->base || !p->base->vectors) {
         *bad_key = "base";
         return "the base method has no inner-product vectors";
@@ -388,6 +393,8 @@ static void *cmp_train(const est_fit_ctx *ctx)
             goto oom;
     est_fit_ctx bctx = *ctx;
     bctx.params = &p.base_kv;
+    if (p.base_seed)
+        bctx.seed = p.base_seed;
     if (!(M->bm = p.base->train(&bctx)))
         goto fail;   /* ctx->err filled by the base */
     M->nu = d->n_users;
