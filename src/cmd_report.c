@@ -1,6 +1,8 @@
 /* cmd_report.c — `t2rec report RESULTS.h5 [--csv]`: slope tables with 95% CIs vs theory,
- * differences of slopes, the table of mean metrics per group, and the list of failed cells. */
+ * local slopes over windows of n_obs levels, differences of slopes, the table of mean metrics
+ * per group, and the list of failed cells. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "commands.h"
 #include "grouping.h"
@@ -12,7 +14,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: t2rec report RESULTS.h5 [--csv] [--metric NAME] [--diff KEY=A,B] [--means] [--failed]\n"
-        "                    [--where KEY=VALUE]...\n\n"
+        "                    [--local [--window W]] [--where KEY=VALUE]...\n\n"
         "Per group (method and every config key that varies in the file, except n_obs and the\n"
         "replicate), fit log(error) = a + b log(n_obs) by least squares SEPARATELY FOR EACH\n"
         "REPLICATE (the cells of one replicate index and data seed share the truth, the test set\n"
@@ -46,13 +48,27 @@ static void usage(FILE *f)
         "                  and data seed, as cells of one experiment do): the mean and t(R - 1)\n"
         "                  interval of the per-replicate differences; otherwise Welch's interval.\n"
         "                  Only groups that print a slope with a CI get a difference.\n"
+        "  --local         local slopes: the same per-replicate fit over every window of W\n"
+        "                  consecutive n_obs levels (slid one level at a time), per group: n range\n"
+        "                  and geometric centre, R (replicates with a point at every level of the\n"
+        "                  window), mean slope with its t(R - 1) 95%% CI, the same for error /\n"
+        "                  ln^2(n) (slope/l2: the theory's log^2 factor removed), the theory slope\n"
+        "                  and a status per window (budget-limited and not yet learning are judged\n"
+        "                  per window: a group flat at small n may learn in its last windows).\n"
+        "                  Does the slope approach the theory as n grows? `t2rec plot --local`\n"
+        "                  draws it. CSV columns: method, the varying keys, metric, window,\n"
+        "                  n_from, n_to, n_centre, n_replicates, n_capped, slope, slope_ci_low,\n"
+        "                  slope_ci_high, slope_log2, slope_log2_ci_low, slope_log2_ci_high,\n"
+        "                  theory_slope, status\n"
+        "  --window W      levels per local window (default %d, at least 2)\n"
         "  --means         the table of mean metrics per group (and n_obs) with 95%% CIs instead\n"
         "  --failed        list the failed cells: key, method, the varying keys, replicate, reason\n"
         "  --where KEY=VALUE  only the cells with this value (repeatable: the same KEY twice is\n"
         "                  either value, different keys must all hold). KEY: a config key (n_obs,\n"
         "                  data.n_obs, method, depth, description, ...) or key, status, replicate;\n"
         "                  numbers match by value. No matching cell exits 2 with the key's values\n"
-        "                  (e.g. after a config edit: --where description=v2, or t2rec prune)\n");
+        "                  (e.g. after a config edit: --where description=v2, or t2rec prune)\n",
+        REPORT_DEFAULT_WINDOW);
 }
 
 /* Does any record carry a metric? (a file whose cells all failed has none: its table still
@@ -68,7 +84,8 @@ static int any_metric(const cell_record *recs, int n)
 int cmd_report(int argc, char **argv)
 {
     const char *path = NULL, *metric = "excess_risk_cold", *diff = NULL;
-    int csv = 0, means = 0, failed = 0, metric_given = 0, nwhere = 0;
+    int csv = 0, means = 0, failed = 0, metric_given = 0, nwhere = 0, local = 0;
+    int window = REPORT_DEFAULT_WINDOW;
     const char *where[64];
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
@@ -80,6 +97,19 @@ int cmd_report(int argc, char **argv)
             means = 1;
         else if (!strcmp(argv[k], "--failed"))
             failed = 1;
+        else if (!strcmp(argv[k], "--local"))
+            local = 1;
+        else if (!strcmp(argv[k], "--window")) {
+            char *end = NULL;
+            long w = k + 1 < argc ? strtol(argv[k + 1], &end, 10) : 0;
+            if (k + 1 >= argc || end == argv[k + 1] || *end || w < 2 || w > 1000) {
+                fprintf(stderr, "t2rec report: --window needs a whole number of n_obs levels >= 2 "
+                                "(got '%s')\n", k + 1 < argc ? argv[k + 1] : "");
+                return 2;
+            }
+            window = (int)w;
+            k++;
+        }
         else if (!strcmp(argv[k], "--metric") && k + 1 < argc) {
             metric = argv[++k];
             metric_given = 1;
@@ -105,8 +135,8 @@ int cmd_report(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (means + failed + (diff != NULL) > 1) {
-        fprintf(stderr, "t2rec report: --means, --failed and --diff are separate tables: give one\n");
+    if (means + failed + local + (diff != NULL) > 1) {
+        fprintf(stderr, "t2rec report: --means, --failed, --local and --diff are separate tables: give one\n");
         return 2;
     }
     char err[2048];
@@ -136,7 +166,7 @@ int cmd_report(int argc, char **argv)
         rc = 2;
     } else {
         report r;
-        if (report_build(recs, n, metric, &r) != 0) {
+        if (report_build_local(recs, n, metric, local ? window : 0, &r) != 0) {
             fprintf(stderr, "t2rec report: out of memory\n");
             rc = 1;
         } else if (diff) {
@@ -155,6 +185,12 @@ int cmd_report(int argc, char **argv)
                     report_diff_print(stdout, &r, &d);
                 report_diff_free(&d);
             }
+            report_free(&r);
+        } else if (local) {
+            if (csv)
+                report_print_local_csv(stdout, &r);
+            else
+                report_print_local(stdout, &r);
             report_free(&r);
         } else {
             if (csv)

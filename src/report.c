@@ -102,8 +102,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Mean error at the largest n of the baseline group with the same data keys. */
-static double baseline_error(const report *r, const report_group *g)
+const report_group *report_baseline_of(const report *r, const report_group *g)
 {
     for (int i = 0; i < r->ngroups; i++) {
         const report_group *b = &r->groups[i];
@@ -117,9 +116,16 @@ static double baseline_error(const report *r, const report_group *g)
             same = v && !strcmp(v, g->keys.val[j]);
         }
         if (same)
-            return b->lev_mean[b->nlev - 1];
+            return b;
     }
-    return NAN;
+    return NULL;
+}
+
+/* Mean error at the largest n of the baseline group with the same data keys. */
+static double baseline_error(const report *r, const report_group *g)
+{
+    const report_group *b = report_baseline_of(r, g);
+    return b ? b->lev_mean[b->nlev - 1] : NAN;
 }
 
 static const char *const slope_ignore[] = {"data.n_obs", NULL};
@@ -140,12 +146,7 @@ static int nobs_varies_in(const cell_record *recs, int n)
     return 0;
 }
 
-/* One usable point of a group. */
-typedef struct {
-    int replicate;
-    uint64_t data_seed;
-    double x, y, y2;   /* log n, log err, log(err / log^2 n) */
-} point;
+typedef report_point point;
 
 static int cmp_point(const void *pa, const void *pb)
 {
@@ -285,7 +286,7 @@ static void group_slope(report_group *g, const point *p, int m)
 
 /* Fill group g (keys, label, method already set) from the records of group gi. 0 or -1. */
 static int build_group(report_group *g, int gi, const int *gid, const cell_record *recs, int n,
-                       const char *metric, int nobs_varies)
+                       const char *metric, int nobs_varies, int window)
 {
     point *p = malloc((size_t)(n + 1) * sizeof *p);
     if (!p)
@@ -316,6 +317,7 @@ static int build_group(report_group *g, int gi, const int *gid, const cell_recor
         p[m].x = log(nobs);
         p[m].y = log(e);
         p[m].y2 = log(e / (log(nobs) * log(nobs)));
+        p[m].capped = !strcmp(recs[i].curves.stopped_by, "cap");
         m++;
     }
     g->n_points = m;
@@ -348,6 +350,10 @@ static int build_group(report_group *g, int gi, const int *gid, const cell_recor
         group_slope(g, p, m);
         g->status = !isfinite(g->slope) ? "too few points"
                     : g->n_replicates == 1 ? "one replicate" : "fitted";
+    }
+    if (window > 0 && report_local_windows(g, p, m, window) != 0) {
+        free(p);
+        return -1;
     }
     free(p);
     return 0;
@@ -395,7 +401,7 @@ static int build(const cell_record *recs, int n, const char *metric, report *out
                 return -1;
             }
         }
-        if (build_group(g, q, gr.gid, recs, n, metric, nobs_varies) != 0) {
+        if (build_group(g, q, gr.gid, recs, n, metric, nobs_varies, out->window) != 0) {
             grouping_free(&gr);
             return -1;
         }
@@ -418,13 +424,21 @@ static int build(const cell_record *recs, int n, const char *metric, report *out
             g->slope_log2 = g->slope_log2_lo = g->slope_log2_hi = NAN;
         }
     }
+    if (out->window > 0)
+        report_local_learning(out);
     return 0;
 }
 
 int report_build(const cell_record *recs, int n, const char *metric, report *out)
 {
+    return report_build_local(recs, n, metric, 0, out);
+}
+
+int report_build_local(const cell_record *recs, int n, const char *metric, int window, report *out)
+{
     memset(out, 0, sizeof *out);
     out->metric = metric;
+    out->window = window;
     if (build(recs, n, metric, out) != 0) {
         report_free(out);
         return -1;
@@ -445,6 +459,7 @@ void report_free(report *r)
         free(g->lev_lo);
         free(g->lev_hi);
         free(g->lev_count);
+        free(g->win);
     }
     free(r->groups);
     for (int i = 0; i < r->nvarying; i++)

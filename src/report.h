@@ -32,6 +32,34 @@
 #define REPORT_MIN_LEVELS 3
 #define REPORT_MIN_POINTS 3
 
+/* Local slopes (`report --local`): the same per-replicate fit over a window of `window`
+ * consecutive n_obs levels of the group, slid one level at a time. A replicate enters a
+ * window when it has a point at every level of it; the window's slope is the mean of those
+ * replicate slopes with the t(R - 1) interval, as for the group. Status per window: "fitted",
+ * "one replicate", "too few points" (no replicate with every level), "budget-limited" (a cell
+ * of the window stopped at the cap), "not yet learning" (excess risk at the window's largest
+ * n >= 0.9 of the baseline's there, or of 1), or the group's own status when that excludes
+ * any slope ("no n_obs axis", "no cold predictions"). slope_log2 is the slope of
+ * log(error / ln^2 n): the theory's log^2 n factor removed. */
+typedef struct {
+    int l0, l1;                 /* first and last level (indices into lev_n) */
+    double n_lo, n_hi, n_mid;   /* n at l0 and l1; n_mid = sqrt(n_lo n_hi) */
+    int n_replicates, n_capped;
+    double slope, lo, hi;
+    double slope_log2, lo_log2, hi_log2;
+    const char *status;
+} report_window;
+
+#define REPORT_DEFAULT_WINDOW 3
+
+/* One usable point of a group (internal to report.c and report_local.c). */
+typedef struct {
+    int replicate;
+    uint64_t data_seed;
+    double x, y, y2;   /* log n, log err, log(err / log^2 n) */
+    int capped;        /* the cell stopped at its epoch/step cap */
+} report_point;
+
 /* One replicate's own fit inside a group. */
 typedef struct {
     int replicate;
@@ -60,6 +88,8 @@ typedef struct {
     int nlev;
     double *lev_n, *lev_mean, *lev_lo, *lev_hi;
     int *lev_count;
+    int nwin;                 /* local slopes (report_build_local only; else 0) */
+    report_window *win;
 } report_group;
 
 typedef struct {
@@ -71,11 +101,17 @@ typedef struct {
     char **varying;           /* names of the keys that vary (excluding n_obs): see grouping.h */
     int nvarying;
     int *rec_group;           /* per input record: its group */
+    int window;               /* levels per local-slope window (0: none computed) */
 } report;
 
 /* Build the report of recs for one metric. 0 ok, -1 out of memory (out is then empty). */
 int report_build(const cell_record *recs, int n, const char *metric, report *out);
+/* The same, plus the local slopes over windows of `window` (>= 2) consecutive n_obs levels
+ * in every group (report_window). 0 ok, -1 out of memory. */
+int report_build_local(const cell_record *recs, int n, const char *metric, int window, report *out);
 void report_free(report *r);
+void report_print_local(FILE *f, const report *r);
+void report_print_local_csv(FILE *f, const report *r);
 void report_print(FILE *f, const report *r);
 void report_print_csv(FILE *f, const report *r);
 /* Does a group carry a slope (status "fitted" or "one replicate")? */
@@ -96,6 +132,14 @@ int report_fit(const double *x, const double *y, int n, double *a, double *b, do
 int report_ols(const double *x, const double *y, int n, double *a, double *b);
 /* Mean of v[0..n) and its 95% t-interval with n - 1 df. n = 1: lo = hi = NaN. -1 if n < 1. */
 int report_mean_ci(const double *v, int n, double *mean, double *lo, double *hi);
+
+/* Internal (report_local.c): the windows of group g from its points p[0..m) (sorted by
+ * replicate, data seed, x; levels already summarised). 0, or -1 out of memory. */
+int report_local_windows(report_group *g, const report_point *p, int m, int window);
+/* The `baseline` group with the same data keys as g (NULL when none). */
+const report_group *report_baseline_of(const report *r, const report_group *g);
+/* Internal: the per-window learning check once the baseline groups are built. */
+void report_local_learning(report *r);
 
 /* ---- differences of slopes between two groups (report_diff.c) ----
  * `report --diff KEY=A,B`: every pair of groups (gA, gB) with KEY = A in gA and KEY = B in gB
