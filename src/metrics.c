@@ -416,21 +416,28 @@ static int add_rank(metric_set *out, const char *name, rank_kind kind, const ds_
 }
 
 /* The issue-15 metrics of a catalogue ranking (and the plain ones when plain = 1), with the
- * per-user values when asked. 0 or -1 (memory). */
-static int add_catalog(metric_set *out, const catalog_rank *cr, int plain)
+ * per-user values when asked; heldout = 1: the synthetic held-out-ratings names. 0 or -1. */
+static int add_catalog(metric_set *out, const catalog_rank *cr, int plain, int heldout)
 {
     if (cr->n_users <= 0)
         return 0;
-    static const char *const names[CAT_PER_USER] = {
+    static const char *const real_names[CAT_PER_USER] = {
         "precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10",
         "pop_recall_at_10", "pop_ndcg_at_10", "calibrated_recall_at_10"};
+    static const char *const heldout_names[CAT_PER_USER] = {
+        "heldout_precision_at_10", "heldout_recall_at_10", "heldout_map_at_10",
+        "heldout_ndcg_at_10", "heldout_pop_recall_at_10", "heldout_pop_ndcg_at_10",
+        "heldout_calibrated_recall_at_10"};
+    const char *const *names = heldout ? heldout_names : real_names;
     const double vals[CAT_PER_USER] = {cr->precision, cr->recall, cr->map, cr->ndcg,
                                        cr->pop_recall, cr->pop_ndcg, cr->calibrated_recall};
     for (int c = plain ? 0 : CAT_POP_RECALL; c < CAT_PER_USER; c++)
         metrics_add(out, names[c], vals[c]);
-    metrics_add(out, "coverage_at_10", cr->coverage);
-    metrics_add(out, "gini_exposure_at_10", cr->gini_exposure);
-    metrics_add(out, "avg_rec_popularity_at_10", cr->avg_rec_popularity);
+    if (!heldout) {   /* the exposure of the same top-k lists: once */
+        metrics_add(out, "coverage_at_10", cr->coverage);
+        metrics_add(out, "gini_exposure_at_10", cr->gini_exposure);
+        metrics_add(out, "avg_rec_popularity_at_10", cr->avg_rec_popularity);
+    }
     if (out->keep_per_user && cr->user)
         for (int c = plain ? 0 : CAT_POP_RECALL; c < CAT_PER_USER; c++)
             if (metrics_add_user_values(out, names[c], cr->n_users, cr->user, cr->per_user[c]) != 0)
@@ -483,7 +490,19 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
         if (rc == 0 && metrics_catalog_oracle(m, model, d, EVAL_K, &co, &cr) != 0)
             return -1;
         if (rc == 0) {
-            rc |= add_catalog(out, &cr, 0);
+            rc |= add_catalog(out, &cr, 0, 0);
+            catalog_rank_free(&cr);
+        }
+        /* and as on real data: held-out test_warm ratings >= the synthetic relevance threshold
+         * (oracle_offset + mean R* + 1, one sd above the mean) are the relevant items */
+        if (rc == 0 && w->n > 0 && d->truth && d->n_warm_items > 0) {
+            double mean, var, kurt;
+            synth_truth_stats(d->truth, &mean, &var, &kurt);
+            co.n_cat = d->n_warm_items;
+            if (metrics_catalog_rank_opts(m, model, d, w, d->oracle_offset + mean + 1.0, EVAL_K,
+                                          &co, &cr) != 0)
+                return -1;
+            rc |= add_catalog(out, &cr, 1, 1);
             catalog_rank_free(&cr);
         }
     } else {
@@ -500,7 +519,7 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
             if (metrics_catalog_rank_opts(m, model, d, w, d->relevance_threshold, EVAL_K, &co,
                                           &cr) != 0)
                 return -1;
-            rc = add_catalog(out, &cr, 1);
+            rc = add_catalog(out, &cr, 1, 0);
             catalog_rank_free(&cr);
             if (rc != 0)
                 return -1;

@@ -97,6 +97,7 @@ typedef struct {
 typedef struct {
     double pop_gamma;        /* weight of a relevant item: max(pop, 1)^-pop_gamma */
     int keep_per_user;
+    int n_cat;               /* catalogue = items 0..n_cat-1 (0: all d->n_items) */
 } catalog_opts;
 /* Users x items scored in the synthetic catalogue ranking at most (else a user subset). */
 #define CAT_ORACLE_PAIRS (1L << 21)

@@ -335,7 +335,8 @@ int metrics_catalog_rank_opts(const est_method *m, const void *model, const ds_d
     if (k < 1 || d->n_items < 1 || test->n < 1)
         return 0;
     int nu = d->n_users;
-    cat_job j = {.m = m, .model = model, .d = d, .k = k, .n_cat = d->n_items,
+    cat_job j = {.m = m, .model = model, .d = d, .k = k,
+                 .n_cat = o && o->n_cat > 0 && o->n_cat < d->n_items ? o->n_cat : d->n_items,
                  .gamma = o ? o->pop_gamma : 0, .keep_per_user = o ? o->keep_per_user : 0};
     const ds_split *ex[2] = {&d->train, &d->valid};
     if (user_items_build(&j.known, nu, ex, 2) != 0)
@@ -353,7 +354,7 @@ int metrics_catalog_rank_opts(const est_method *m, const void *model, const ds_d
     if (!relsplit.user || !relsplit.item)
         goto done;
     for (long t = 0; t < test->n; t++)
-        if (test->rating[t] >= threshold) {
+        if (test->rating[t] >= threshold && test->item[t] < j.n_cat) {
             relsplit.user[relsplit.n] = test->user[t];
             relsplit.item[relsplit.n++] = test->item[t];
         }

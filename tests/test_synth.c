@@ -817,6 +817,204 @@ static void test_huge_ambient_fails_cleanly(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---------- issue 15: interaction times and the time-aware protocols ---------- */
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t k = 0; k < n; k++)
+        h = (h ^ c[k]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t hash_split(uint64_t h, const synth_split *s)
+{
+    h = fnv_bytes(h, &s->n, sizeof s->n);
+    h = fnv_bytes(h, s->user, (size_t)s->n * sizeof *s->user);
+    h = fnv_bytes(h, s->item, (size_t)s->n * sizeof *s->item);
+    h = fnv_bytes(h, s->rating, (size_t)s->n * sizeof *s->rating);
+    return fnv_bytes(h, s->oracle, (size_t)s->n * sizeof *s->oracle);
+}
+
+/* The data of a seed before times existed (commit 2da566e, before issue 15): pairs, ratings,
+ * oracle values and covariates must be bit for bit the same (the TIME stream is new, drawn
+ * last). The hashes were printed by that code with these very parameters. */
+static void test_times_keep_old_data(void **state)
+{
+    (void)state;
+    static const uint64_t want[3] = {0xeada76a9261368d0ULL, 0x296992e03c17b833ULL,
+                                     0xf7e0687616173a6aULL};
+    for (int v = 0; v < 3; v++) {
+        synth_params p;
+        small_params(&p);
+        if (v == 1) {
+            p.sampling = SYNTH_POPULARITY;
+            p.stars = 1;
+            p.seed = 7;
+        }
+        if (v == 2) {
+            p.sampling = SYNTH_MNAR;
+            p.truth = SYNTH_BUMPS;
+            p.n_obs = 3000;
+        }
+        synth_dataset ds;
+        generate_or_fail(&p, &ds);
+        uint64_t h = 1469598103934665603ULL;
+        h = hash_split(h, &ds.train);
+        h = hash_split(h, &ds.valid);
+        h = hash_split(h, &ds.test_warm);
+        h = hash_split(h, &ds.test_cold);
+        size_t nu = (size_t)ds.n_users + ds.n_cold_users, ni = (size_t)ds.n_items + ds.n_cold_items;
+        h = fnv_bytes(h, ds.user_x, nu * p.user_ambient_dim * sizeof(double));
+        h = fnv_bytes(h, ds.item_x, ni * p.item_ambient_dim * sizeof(double));
+        printf("data hash %d: 0x%016llx\n", v, (unsigned long long)h);
+        assert_true(h == want[v]);
+        /* every observation has a finite time after its user's start (>= 0) */
+        synth_split *sp[4] = {&ds.train, &ds.valid, &ds.test_warm, &ds.test_cold};
+        for (int s = 0; s < 4; s++)
+            for (long k = 0; k < sp[s]->n; k++)
+                assert_true(isfinite(sp[s]->time[k]) && sp[s]->time[k] > 0);
+        synth_dataset_free(&ds);
+    }
+}
+
+typedef struct {
+    int32_t u, i;
+    double r, o, t;
+} obs_row;
+
+static int cmp_obs(const void *a, const void *b)
+{
+    const obs_row *x = a, *y = b;
+    if (x->u != y->u)
+        return x->u < y->u ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* train + valid + test_warm as one sorted list */
+static obs_row *pool_rows(const synth_dataset *ds, long *n)
+{
+    const synth_split *sp[3] = {&ds->train, &ds->valid, &ds->test_warm};
+    *n = ds->train.n + ds->valid.n + ds->test_warm.n;
+    obs_row *r = malloc((size_t)*n * sizeof *r);
+    assert_non_null(r);
+    long at = 0;
+    for (int s = 0; s < 3; s++)
+        for (long k = 0; k < sp[s]->n; k++)
+            r[at++] = (obs_row){sp[s]->user[k], sp[s]->item[k], sp[s]->rating[k], sp[s]->oracle[k],
+                                sp[s]->time[k]};
+    qsort(r, (size_t)*n, sizeof *r, cmp_obs);
+    return r;
+}
+
+static double split_min_time(const synth_split *s)
+{
+    double m = INFINITY;
+    for (long k = 0; k < s->n; k++)
+        m = s->time[k] < m ? s->time[k] : m;
+    return m;
+}
+
+static double split_max_time(const synth_split *s)
+{
+    double m = -INFINITY;
+    for (long k = 0; k < s->n; k++)
+        m = s->time[k] > m ? s->time[k] : m;
+    return m;
+}
+
+static void test_protocols(void **state)
+{
+    (void)state;
+    synth_params p;
+    small_params(&p);
+    p.sampling = SYNTH_POPULARITY;
+    p.n_obs = 3000;
+    synth_dataset r, t, l;
+    generate_or_fail(&p, &r);
+    p.protocol = SYNTH_PROTOCOL_TEMPORAL;
+    generate_or_fail(&p, &t);
+    p.protocol = SYNTH_PROTOCOL_LEAVE_LAST;
+    p.leave_last_k = 2;
+    generate_or_fail(&p, &l);
+    /* the same observations (pair, rating, oracle, time), only reassigned */
+    long nr, nt, nl;
+    obs_row *a = pool_rows(&r, &nr), *b = pool_rows(&t, &nt), *c = pool_rows(&l, &nl);
+    assert_int_equal(nr, nt);
+    assert_int_equal(nr, nl);
+    assert_memory_equal(a, b, (size_t)nr * sizeof *a);
+    assert_memory_equal(a, c, (size_t)nr * sizeof *a);
+    /* test_cold is untouched by the protocol */
+    assert_int_equal(r.test_cold.n, t.test_cold.n);
+    assert_memory_equal(r.test_cold.rating, l.test_cold.rating, (size_t)r.test_cold.n * sizeof(double));
+    /* temporal: random's sizes, and train < valid < test_warm in time */
+    assert_int_equal(t.train.n, r.train.n);
+    assert_int_equal(t.valid.n, r.valid.n);
+    assert_int_equal(t.test_warm.n, r.test_warm.n);
+    assert_true(split_max_time(&t.train) <= split_min_time(&t.valid));
+    assert_true(split_max_time(&t.valid) <= split_min_time(&t.test_warm));
+    assert_true(split_max_time(&t.train) <= split_min_time(&t.test_warm));
+    /* random is not ordered so (the protocol does something) */
+    assert_true(split_max_time(&r.train) > split_min_time(&r.test_warm));
+    /* leave_last k = 2: per user, the test pairs are the latest, valid the 2 before */
+    long users_seen = 0, want_test = 0, want_valid = 0;
+    for (long q = 0; q < nl;) {
+        long e = q + 1;
+        while (e < nl && c[e].u == c[q].u)
+            e++;
+        long n = e - q, nt2 = n - 1 < 2 ? n - 1 : 2, nv2 = n - 1 - nt2 < 2 ? n - 1 - nt2 : 2;
+        want_test += nt2;
+        want_valid += nv2;
+        double last_train = -INFINITY, first_valid = INFINITY, last_valid = -INFINITY,
+               first_test = INFINITY;
+        long ntest = 0, nvalid = 0;
+        for (long k = 0; k < l.train.n; k++)
+            if (l.train.user[k] == c[q].u && l.train.time[k] > last_train)
+                last_train = l.train.time[k];
+        for (long k = 0; k < l.valid.n; k++)
+            if (l.valid.user[k] == c[q].u) {
+                nvalid++;
+                first_valid = fmin(first_valid, l.valid.time[k]);
+                last_valid = fmax(last_valid, l.valid.time[k]);
+            }
+        for (long k = 0; k < l.test_warm.n; k++)
+            if (l.test_warm.user[k] == c[q].u) {
+                ntest++;
+                first_test = fmin(first_test, l.test_warm.time[k]);
+            }
+        assert_int_equal(ntest, nt2);
+        assert_int_equal(nvalid, nv2);
+        assert_true(last_train > -INFINITY);   /* every user keeps a training pair */
+        if (nvalid)
+            assert_true(last_train < first_valid);
+        if (ntest)
+            assert_true((nvalid ? last_valid : last_train) < first_test);
+        users_seen++;
+        q = e;
+    }
+    assert_int_equal(l.test_warm.n, want_test);
+    assert_int_equal(l.valid.n, want_valid);
+    printf("protocols: %ld users; leave_last(2): train %ld valid %ld test %ld; temporal cut at "
+           "t = %.3f\n", users_seen, l.train.n, l.valid.n, l.test_warm.n,
+           split_min_time(&t.test_warm));
+    free(a);
+    free(b);
+    free(c);
+    synth_dataset_free(&r);
+    synth_dataset_free(&t);
+    synth_dataset_free(&l);
+    /* the new keys are checked */
+    const char *bad = NULL;
+    small_params(&p);
+    p.leave_last_k = 0;
+    assert_int_equal(synth_params_check(&p, &bad, err, sizeof err), -1);
+    assert_string_equal(bad, "leave_last_k");
+    small_params(&p);
+    p.protocol = (synth_protocol)7;
+    assert_int_equal(synth_params_check(&p, &bad, err, sizeof err), -1);
+    assert_string_equal(bad, "protocol");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_manifolds),    cmocka_unit_test(test_popularity),
         cmocka_unit_test(test_mnar),
         cmocka_unit_test(test_huge_ambient_fails_cleanly),
+        cmocka_unit_test(test_times_keep_old_data), cmocka_unit_test(test_protocols),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
