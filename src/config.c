@@ -632,8 +632,10 @@ static int parse_values(cfg *c, cfg_entry *e, const param_spec *s, int list, cha
             items += *p == ',';
     int cap = items;
     e->v = calloc((size_t)cap, sizeof *e->v);
-    if (!e->v)
+    if (!e->v) {
+        seterr(err, errlen, c->path, e->line, NULL, NULL, "out of memory");
         goto out;
+    }
     char *p = copy;
     for (int k = 0; k < items; k++) {
         char *comma = list ? strchr(p, ',') : NULL;
@@ -1327,6 +1329,7 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
+        nomem |= errno == ENOMEM;   /* fopen's own allocation: a runtime failure */
         seterr(err, errlen, path, 0, NULL, NULL, "cannot open: %s", strerror(errno));
         return -1;
     }
