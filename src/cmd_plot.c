@@ -16,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: t2rec plot RESULTS.h5 [-o DIR] [--metric NAME] [--scripts DIR] [--no-render]\n"
-        "                  [--where KEY=VALUE]...\n\n"
+        "                  [--local [--window W]] [--where KEY=VALUE]...\n\n"
         "Draw with gnuplot (PNG and PDF), PREFIX being the results file's name without .h5:\n"
         "  PREFIX_convergence  error against n_obs (log-log) per group: mean over the replicates,\n"
         "                      95%% t-interval band, the theory slope dashed, the fitted slope with\n"
@@ -28,6 +28,11 @@ static void usage(FILE *f)
         "                      t-interval over replicates or folds per group, one panel per metric\n"
         "                      (rmse, rmse_cold, precision_at_10, ndcg_at_10 on real data;\n"
         "                      excess_risk_cold, excess_risk_warm, ndcg_at_10 on synthetic data)\n"
+        "  PREFIX_local        (with --local) the local slope of each group against n_obs: the\n"
+        "                      slope over windows of W consecutive n_obs levels (default 3) at\n"
+        "                      the window's geometric centre, 95%% CI bars over the per-replicate\n"
+        "                      slopes, the theory slope dashed; left raw, right log^2-corrected\n"
+        "                      (the numbers of `t2rec report --local`)\n"
         "Each group keeps one colour in every figure (one colour per method when only the method\n"
         "varies). Failed cells are left out and counted.\n\n"
         "Restyling: the figures are drawn by the gnuplot scripts style.gp, convergence.gp,\n"
@@ -45,6 +50,8 @@ static void usage(FILE *f)
         "                 source tree t2rec was built from, else PREFIX/share/t2rec/plots of\n"
         "                 `make install`, else ./plots)\n"
         "  --no-render    write the .dat and .gp files only\n"
+        "  --local        also draw PREFIX_local (local slopes, see above)\n"
+        "  --window W     n_obs levels per local window (default 3, at least 2; implies --local)\n"
         "  --where KEY=VALUE  draw only the cells with this value (repeatable; as in `t2rec report\n"
         "                 --help`: the same KEY twice is either value, different keys must all\n"
         "                 hold); the figures keep their names: give another -o DIR\n");
@@ -68,6 +75,18 @@ int cmd_plot(int argc, char **argv)
             o.scripts = argv[++k];
         else if (!strcmp(argv[k], "--no-render"))
             o.run_gnuplot = 0;
+        else if (!strcmp(argv[k], "--local"))
+            o.local_window = o.local_window ? o.local_window : REPORT_DEFAULT_WINDOW;
+        else if (!strcmp(argv[k], "--window")) {
+            char *end = NULL;
+            long w = k + 1 < argc ? strtol(argv[k + 1], &end, 10) : 0;
+            if (k + 1 >= argc || end == argv[k + 1] || *end || w < 2 || w > 1000) {
+                fprintf(stderr, "t2rec plot: --window needs a whole number of n_obs levels >= 2\n");
+                return 2;
+            }
+            o.local_window = (int)w;
+            k++;
+        }
         else if (!strcmp(argv[k], "--where") && k + 1 < argc && nwhere < 64)
             where[nwhere++] = argv[++k];
         else if (!strcmp(argv[k], "--where")) {

@@ -18,7 +18,8 @@
 #define METHODS_MAX_CATS 8    /* methods figure: more categories -> the largest n_obs only */
 #define METHODS_MAX_PANELS 4
 
-static const char *const script_names[] = {"style.gp", "convergence.gp", "learning.gp", "methods.gp", NULL};
+static const char *const script_names[] = {"style.gp", "convergence.gp", "learning.gp", "methods.gp",
+                                           "local.gp", NULL};
 
 /* ---- small text helpers ---- */
 
@@ -815,6 +816,155 @@ done:
     return rc;
 }
 
+/* ---- local slopes (plot --local) ---- */
+
+/* Local slope against the window centre n per group, 95% CI bars, the theory slope as a
+ * dashed level line; left panel the raw slope, right the log^2-corrected one. 1 when no group
+ * has a local slope (nothing drawn). */
+static int plot_local(const report *r, const styles *s, int n, const plot_opts *o, const char *fixed,
+                      char *err, size_t errlen)
+{
+    char name[1200];
+    if (strcmp(r->metric, "excess_risk_cold"))
+        snprintf(name, sizeof name, "%s_local_%s", o->prefix, r->metric);
+    else
+        snprintf(name, sizeof name, "%s_local", o->prefix);
+    int ng = r->ngroups, np = 0;
+    int *which = malloc((size_t)(ng + 1) * sizeof *which);
+    if (!which) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    double ymin = INFINITY, ymax = -INFINITY, xmin = INFINITY, xmax = 0;
+    for (int i = 0; i < ng; i++) {
+        const report_group *g = &r->groups[i];
+        int any = 0;
+        for (int w = 0; w < g->nwin; w++)
+            if (isfinite(g->win[w].slope)) {
+                any = 1;
+                ymin = fmin(ymin, fmin(g->win[w].slope, g->win[w].slope_log2));
+                ymax = fmax(ymax, fmax(g->win[w].slope, g->win[w].slope_log2));
+                xmin = fmin(xmin, g->win[w].n_mid);
+                xmax = fmax(xmax, g->win[w].n_mid);
+            }
+        if (any) {
+            which[np++] = i;
+            if (isfinite(g->theory_slope)) {
+                ymin = fmin(ymin, g->theory_slope);
+                ymax = fmax(ymax, g->theory_slope);
+            }
+        }
+    }
+    if (!np) {
+        free(which);
+        if (o->out)
+            fprintf(o->out, "note: no group has a local slope (%d n_obs levels per window): no local figure\n",
+                    r->window);
+        return 1;
+    }
+    FILE *d = open_in(o, name, ".dat", err, errlen);
+    if (!d) {
+        free(which);
+        return -1;
+    }
+    fprintf(d, "# t2rec plot --local: local slopes of log(%s) on log(n_obs) over windows of %d n_obs "
+               "levels, one block per group (gnuplot index k-1 = group k)\n"
+               "# columns: window centre n, slope, 95%% CI low, high, slope of error/ln^2 n, CI low, high, "
+               "replicates, window n from, n to\n", r->metric, r->window);
+    for (int k = 0; k < np; k++) {
+        const report_group *g = &r->groups[which[k]];
+        fprintf(d, "# group %d: %s\n", k + 1, g->label);
+        for (int w = 0; w < g->nwin; w++) {
+            const report_window *v = &g->win[w];
+            if (!isfinite(v->slope))
+                continue;
+            /* one replicate: no interval, the bar collapses onto the point */
+            fprintf(d, "%.10g %.10g %.10g %.10g %.10g %.10g %.10g %d %.10g %.10g\n", v->n_mid, v->slope,
+                    isfinite(v->lo) ? v->lo : v->slope, isfinite(v->hi) ? v->hi : v->slope, v->slope_log2,
+                    isfinite(v->lo_log2) ? v->lo_log2 : v->slope_log2,
+                    isfinite(v->hi_log2) ? v->hi_log2 : v->slope_log2, v->n_replicates, v->n_lo, v->n_hi);
+            if (isfinite(v->lo)) {
+                ymin = fmin(ymin, fmin(v->lo, v->lo_log2));
+                ymax = fmax(ymax, fmax(v->hi, v->hi_log2));
+            }
+        }
+        fprintf(d, "\n\n");
+    }
+    if (close_checked(d, o, name, ".dat", err, errlen) != 0) {
+        free(which);
+        return -1;
+    }
+    FILE *f = open_in(o, name, ".gp", err, errlen);
+    if (!f) {
+        free(which);
+        return -1;
+    }
+    driver_head(f, name, "local-slope figure", "local.gp");
+    char title[512], note[512];
+    snprintf(title, sizeof title, "Local slopes against n_obs: %s", plot_metric_words(r->metric));
+    gp_str(f, "title_main", title);
+    gp_str(f, "title_fixed", *fixed ? fixed : "synthetic data");
+    snprintf(note, sizeof note, "windows of %d consecutive n_obs levels, plotted at their geometric centre; "
+             "bars: 95%% t-interval over the per-replicate slopes; dashed: theory -2β/(2β+d)", r->window);
+    gp_str(f, "title_note", note);
+    char **labels = calloc((size_t)np + 1, sizeof *labels);
+    int *ci = calloc((size_t)np + 1, sizeof *ci), *dt = calloc((size_t)np + 1, sizeof *dt);
+    int *pt = calloc((size_t)np + 1, sizeof *pt), *th = calloc((size_t)np + 1, sizeof *th);
+    double *ts = calloc((size_t)np + 1, sizeof *ts);
+    int rc = 0;
+    if (!labels || !ci || !dt || !pt || !th || !ts) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
+    for (int k = 0; k < np && rc == 0; k++) {
+        const report_group *g = &r->groups[which[k]];
+        int q = group_series(r, s, which[k], n);
+        char text[1024];
+        if (isfinite(g->theory_slope))
+            snprintf(text, sizeof text, "%s (theory %.2f)", s->label[q], g->theory_slope);
+        else
+            snprintf(text, sizeof text, "%s", s->label[q]);
+        if (!(labels[k] = strdup(text))) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        ci[k] = s->cval[q] + 1;
+        dt[k] = s->dtype[q];
+        pt[k] = s->ptype[q];
+        th[k] = isfinite(g->theory_slope);
+        ts[k] = th[k] ? g->theory_slope : 0;
+    }
+    if (rc == 0) {
+        fprintf(f, "ngroups = %d\n", np);
+        gp_str_array(f, "label", (const char *const *)labels, np);
+        gp_int_array(f, "cidx", ci, np);
+        gp_int_array(f, "dtype", dt, np);
+        gp_int_array(f, "ptype", pt, np);
+        gp_int_array(f, "th", th, np);
+        gp_num_array(f, "th_slope", ts, np);
+        double pad = 0.08 * (ymax - ymin > 0 ? ymax - ymin : 1);
+        fprintf(f, "ymin = %.6g\nymax = %.6g\n", ymin - pad, fmin(ymax + pad, 0.5));
+        fprintf(f, "xmin = %.6g\nxmax = %.6g\n", xmin / 1.5, xmax * 1.5);
+        fprintf(f, "load scriptdir.'/local.gp'\n");
+    }
+    if (close_checked(f, o, name, ".gp", err, errlen) != 0)
+        rc = -1;
+    for (int k = 0; labels && k < np; k++)
+        free(labels[k]);
+    free(labels);
+    free(ci);
+    free(dt);
+    free(pt);
+    free(th);
+    free(ts);
+    free(which);
+    if (rc == 0 && run_script(o, name, err, errlen) != 0)
+        rc = -1;
+    if (rc == 0)
+        list_outputs(o, name);
+    return rc;
+}
+
 /* ---- learning curves ---- */
 
 /* Per series, the cell with the largest n_obs, then the lowest replicate, then the first
@@ -1230,6 +1380,17 @@ int plot_all(const cell_record *recs, int n, const plot_opts *o, char *err, size
         rc = -1;
     if (rc == 0 && plot_methods(recs, n, &st, o, fixed, err, errlen) < 0)
         rc = -1;
+    if (rc == 0 && o->local_window > 0) {
+        report lr;
+        if (report_build_local(recs, n, metric, o->local_window, &lr) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else {
+            if (plot_local(&lr, &st, n, o, fixed, err, errlen) < 0)
+                rc = -1;
+            report_free(&lr);
+        }
+    }
     if (o->out) {
         if (r.n_failed_total)
             fprintf(o->out, "note: %d failed cells left out of the figures\n", r.n_failed_total);

@@ -10,7 +10,9 @@
  *   NAME_methods.dat/.gp       methods compared: mean and 95% t-interval over replicates (or
  *                              folds) per group, one panel per metric (rmse, precision_at_10,
  *                              ndcg_at_10 on real data; excess risks on synthetic data);
- * a copy of the four scripts, and NAME_*.png/.pdf (gnuplot runs in the output folder on the
+ *   NAME_local.dat/.gp         (plot --local) local slopes against the window centre n with
+ *                              95% CI bars and the theory slope, raw and log^2-corrected;
+ * a copy of the scripts, and NAME_*.png/.pdf (gnuplot runs in the output folder on the
  * generated NAME_*.gp, which set the data-dependent variables and `load` the copied script).
  * Editing a copied script (or the settings at the top of NAME_*.gp) and rerunning
  * `gnuplot NAME_convergence.gp` in the folder redraws from the kept .dat files.
@@ -34,6 +36,8 @@ typedef struct {
     const char *scripts;     /* folder with the gnuplot scripts; NULL: see plot_find_scripts */
     int run_gnuplot;         /* 0: only write .dat/.gp */
     FILE *out;               /* the files written and notes go here, one a line (NULL: silent) */
+    int local_window;        /* > 0: also NAME_local (local slopes over windows of this many
+                                n_obs levels, report --local); 0: not drawn */
 } plot_opts;
 
 /* The folder holding convergence.gp and the other scripts: `given` if not NULL, else
