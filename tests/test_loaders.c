@@ -540,6 +540,203 @@ static void test_tsv_header(void **state)
     expect_tsv_error(rp, up, want);
 }
 
+/* ---------- issue 15: times and the splits by time ---------- */
+
+static double max_time(const ds_split *s)
+{
+    double m = -INFINITY;
+    for (long k = 0; k < s->n; k++)
+        m = fmax(m, s->time[k]);
+    return m;
+}
+
+static double min_time(const ds_split *s)
+{
+    double m = INFINITY;
+    for (long k = 0; k < s->n; k++)
+        m = fmin(m, s->time[k]);
+    return m;
+}
+
+/* per user: every valid/test time >= every train time, every test time >= every valid time,
+ * and the counts of the leave_last rule */
+static void check_leave_last(const ds_data *d, int k)
+{
+    for (int u = 0; u < d->n_users; u++) {
+        double tr = -INFINITY, v_lo = INFINITY, v_hi = -INFINITY, te = INFINITY;
+        long n_tr = 0, n_v = 0, n_te = 0;
+        for (long q = 0; q < d->train.n; q++)
+            if (d->train.user[q] == u)
+                n_tr++, tr = fmax(tr, d->train.time[q]);
+        for (long q = 0; q < d->valid.n; q++)
+            if (d->valid.user[q] == u)
+                n_v++, v_lo = fmin(v_lo, d->valid.time[q]), v_hi = fmax(v_hi, d->valid.time[q]);
+        for (long q = 0; q < d->test_warm.n; q++)
+            if (d->test_warm.user[q] == u)
+                n_te++, te = fmin(te, d->test_warm.time[q]);
+        long n = n_tr + n_v + n_te;
+        if (n == 0)
+            continue;
+        long want_te = n - 1 < k ? n - 1 : k, want_v = n - 1 - want_te < k ? n - 1 - want_te : k;
+        assert_int_equal(n_te, want_te);
+        assert_int_equal(n_v, want_v);
+        assert_true(n_tr >= 1);
+        assert_true(tr <= v_lo && tr <= te && v_hi <= te);
+    }
+}
+
+static void test_ml_by_time(void **state)
+{
+    (void)state;
+    if (!need_movielens())
+        skip();
+    ds_data d;
+    char err[512];
+    /* the fold loaders carry the u.data timestamps */
+    if (load_movielens100k(ML, "u1", "fold", 0.1, 0, 1, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_non_null(d.train.time);
+    assert_non_null(d.test_warm.time);
+    assert_true(min_time(&d.train) > 8e8 && max_time(&d.train) < 9e8);   /* 1997-98 */
+    ds_free(&d);
+    load_time_opts o = {.kind = LOAD_TEMPORAL, .valid_fraction = 0.2, .test_fraction = 0.2};
+    if (load_movielens100k_by_time(ML, &o, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(d.train.n, 60000);
+    assert_int_equal(d.valid.n, 20000);
+    assert_int_equal(d.test_warm.n, 20000);
+    assert_int_equal(d.test_cold.n, 0);
+    /* no test (or valid) interaction is earlier than any training interaction */
+    assert_true(min_time(&d.test_warm) >= max_time(&d.train));
+    assert_true(min_time(&d.test_warm) >= max_time(&d.valid));
+    assert_true(min_time(&d.valid) >= max_time(&d.train));
+    printf("temporal: train until %.0f, test from %.0f\n", max_time(&d.train), min_time(&d.test_warm));
+    ds_free(&d);
+    o = (load_time_opts){.kind = LOAD_LEAVE_LAST, .k = 2};
+    if (load_movielens100k_by_time(ML, &o, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(d.test_warm.n, 2 * 943);   /* every user has >= 20 ratings */
+    assert_int_equal(d.valid.n, 2 * 943);
+    assert_int_equal(d.train.n, 100000 - 4 * 943);
+    check_leave_last(&d, 2);
+    ds_free(&d);
+}
+
+static void test_tsv_by_time(void **state)
+{
+    (void)state;
+    char dir[512], rp[600], bp[600], cp[600];
+    assert_non_null(tu_tmpdir("loaders_tsvtime", dir, sizeof dir));
+    snprintf(rp, sizeof rp, "%s/ratings.tsv", dir);
+    snprintf(bp, sizeof bp, "%s/bad.tsv", dir);
+    /* 10 ratings; times with ties (5, 5 at lines 3 and 4; 9, 9 at the end) */
+    const char *txt = "user\titem\trating\ttime\n"
+                      "a\t1\t5\t1\n"
+                      "a\t2\t4\t5\n"
+                      "b\t1\t3\t5\n"
+                      "b\t3\t2\t2\n"
+                      "a\t3\t1\t7\n"
+                      "c\t1\t5\t3\n"
+                      "c\t2\t4\t8\n"
+                      "b\t2\t5\t6\n"
+                      "c\t3\t3\t9\n"
+                      "a\t4\t2\t9\n";
+    assert_int_equal(tu_write_file(rp, txt), 0);
+    ds_data d;
+    char err[512];
+    load_time_opts o = {.kind = LOAD_TEMPORAL, .valid_fraction = 0.2, .test_fraction = 0.3};
+    if (load_tsv_by_time(rp, NULL, NULL, &o, &d, err, sizeof err))
+        fail_msg("%s", err);
+    /* by (time, line): 1 2 3 5(a2) 5(b1) 6 7 8 | 9(c3) 9(a4)... sizes 5 / 2 / 3 */
+    assert_int_equal(d.train.n, 5);
+    assert_int_equal(d.valid.n, 2);
+    assert_int_equal(d.test_warm.n, 3);
+    /* test = the 3 latest: times 8, 9, 9 (file order in the split: c2, c3, a4) */
+    assert_true(d.test_warm.time[0] == 8 && d.test_warm.time[1] == 9 && d.test_warm.time[2] == 9);
+    /* valid = times 6, 7; train holds both 5s (the tie at the train/valid border is by line) */
+    assert_true(min_time(&d.valid) == 6 && max_time(&d.valid) == 7);
+    assert_true(max_time(&d.train) == 5);
+    assert_true(min_time(&d.test_warm) >= max_time(&d.train));
+    ds_free(&d);
+    /* leave_last, k = 1: a: last = a4 (t 9), valid a3 (t 7); b: last b2 (6), valid b1 (5);
+     * c: last c3 (9), valid c2 (8) */
+    o = (load_time_opts){.kind = LOAD_LEAVE_LAST, .k = 1};
+    if (load_tsv_by_time(rp, NULL, NULL, &o, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(d.test_warm.n, 3);
+    assert_int_equal(d.valid.n, 3);
+    assert_int_equal(d.train.n, 4);
+    check_leave_last(&d, 1);
+    /* rows: a = 0, b = 1, c = 2; items 1 = 0, 2 = 1, 3 = 2, 4 = 3 */
+    for (long q = 0; q < d.test_warm.n; q++) {
+        int32_t u = d.test_warm.user[q], i = d.test_warm.item[q];
+        assert_true((u == 0 && i == 3) || (u == 1 && i == 1) || (u == 2 && i == 2));
+    }
+    ds_free(&d);
+    /* a file without timestamps loads for split = fold (time NULL) ... */
+    assert_int_equal(tu_write_file(bp, "a\t1\t5\t1\nb\t1\t4\nc\t2\t3\t2\n"), 0);
+    if (load_tsv(bp, NULL, NULL, 0, 0.3, 1, &d, err, sizeof err))
+        fail_msg("%s", err);
+    assert_null(d.train.time);
+    ds_free(&d);
+    /* ... and is refused by a split by time, naming the line */
+    assert_int_equal(load_tsv_by_time(bp, NULL, NULL, &o, &d, err, sizeof err), -1);
+    printf("  %s\n", err);
+    assert_non_null(strstr(err, "bad.tsv:2: no timestamp"));
+    assert_int_equal(tu_write_file(bp, "a\t1\t5\t1\nb\t1\t4\tyesterday\n"), 0);
+    assert_int_equal(load_tsv_by_time(bp, NULL, NULL, &o, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad.tsv:2: timestamp 'yesterday' is not a finite number"));
+    /* fractions that leave no training data */
+    o = (load_time_opts){.kind = LOAD_TEMPORAL, .valid_fraction = 0.5, .test_fraction = 0.5};
+    assert_int_equal(load_tsv_by_time(rp, NULL, NULL, &o, &d, err, sizeof err), -1);
+
+    /* through a config, as `run` loads it */
+    snprintf(cp, sizeof cp, "%s/c.ini", dir);
+    char ini[1024];
+    snprintf(ini, sizeof ini, "[data]\nsource = tsv\nratings = %s\nsplit = temporal\n"
+                              "temporal_valid = 0.2\ntemporal_test = 0.3\npop_gamma = 0.25\n"
+                              "[method.baseline]\n", rp);
+    assert_int_equal(tu_write_file(cp, ini), 0);
+    cfg *c = NULL;
+    cfg_cell *cells = NULL;
+    int n = 0;
+    if (cfg_load(cp, &c, err, sizeof err) != 0 || cfg_expand(c, &cells, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (cellrun_load_data(c, &cells[0], &d, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(d.test_warm.n, 3);
+    assert_int_equal(d.valid.n, 2);
+    assert_true(d.pop_gamma == 0.25);
+    ds_free(&d);
+    cfg_cells_free(cells, n);
+    cfg_free(c);
+    /* bad keys are refused when the config loads: range, and a key its split does not use */
+    const char *bad[][2] = {
+        {"split = temporal\ntemporal_test = 0.7\n", "temporal_test"},
+        {"split = leave_last\nleave_last_k = 0\n", "leave_last_k"},
+        {"split = fold\nleave_last_k = 2\n", "leave_last_k"},
+        {"split = temporal\npop_gamma = -1\n", "pop_gamma"},
+        {"split = sideways\n", "split"},
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        snprintf(ini, sizeof ini, "[data]\nsource = tsv\nratings = %s\n%s[method.baseline]\n", rp,
+                 bad[b][0]);
+        assert_int_equal(tu_write_file(cp, ini), 0);
+        c = NULL;
+        int rc = cfg_load(cp, &c, err, sizeof err);
+        if (rc == 0) {
+            rc = cfg_expand(c, &cells, &n, err, sizeof err);
+            if (rc == 0)
+                cfg_cells_free(cells, n);
+        }
+        cfg_free(c);
+        printf("  %s\n", err);
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "c.ini:"));
+        assert_non_null(strstr(err, bad[b][1]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +748,8 @@ int main(void)
         cmocka_unit_test(test_tsv_malformed),
         cmocka_unit_test(test_tsv_header),
         cmocka_unit_test(test_tsv_cold_users),
+        cmocka_unit_test(test_ml_by_time),
+        cmocka_unit_test(test_tsv_by_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
