@@ -20,14 +20,19 @@ VERSION_INC  = $(BUILD)/gen/t2rec_version.inc
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -g $(OPT) $(SAN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth $(HDF5_CFLAGS) \
            -I$(BUILD)/gen -DT2REC_SRCDIR='"$(CURDIR)"' -DT2REC_PREFIX='"$(PREFIX)"' -DT2REC_CC='"$(shell $(CC) --version | head -1)"' -MMD -MP
-LDLIBS  += $(HDF5_LIBS) -linih -lgsl -lopenblas -lm -lpthread
+# Faiss (static libfaiss.a: needs BLAS, libgomp and the C++ runtime) and XGBoost: the pipeline
+# method (src/faiss_c.cpp, src/rerank_xgb.c). C++ sources (src/*.cpp) are compiled with $(CXX).
+PIPE_LIBS := -lfaiss -lxgboost
+LDLIBS  += $(HDF5_LIBS) -linih -lgsl $(PIPE_LIBS) -lopenblas -lgomp -lstdc++ -lm -lpthread
+CXXFLAGS_T2 = -std=c++17 -Wall -Wextra -g $(OPT) $(SAN) -Isrc -MMD -MP
 TEST_LDLIBS := -lcmocka
 
 SYNTH_SRC := $(wildcard synth/*.c)
 LIB_SRC   := $(filter-out src/main.c $(EXCLUDE),$(wildcard src/*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 SYNTH_OBJ := $(SYNTH_SRC:%.c=$(BUILD)/%.o)
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_CXX   := $(wildcard src/*.cpp)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
@@ -38,6 +43,9 @@ all: $(BIN)/t2rec
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_T2) -c $< -o $@
 
 # one pattern rule for every build tree (build, build-san, build-fuzz)
 %/gen/t2rec_version.inc: FORCE
@@ -86,7 +94,7 @@ valgrind: all
 	  $(BIN)/t2rec run tests/valgrind_run.ini -o tests/tmp/valgrind_run.h5 --threads 1 --no-progress
 
 DEPS_PKGS := libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools gnuplot-nox libinih-dev libcmocka-dev \
-             pkg-config python3-torch python3-h5py python3-numpy
+             pkg-config python3-torch python3-h5py python3-numpy libfaiss-dev libxgboost-dev
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -152,11 +160,17 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 '-Dtarget_clones(...)=unused' -DH5OUT_NO_PROBE \
                 -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -Isynth -Itests/fuzz -I$(FUZZ_BUILD)/gen $(HDF5_CFLAGS)
-FUZZ_OBJ     := $(SYNTH_SRC:%.c=$(FUZZ_BUILD)/%.o) $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJ     := $(SYNTH_SRC:%.c=$(FUZZ_BUILD)/%.o) $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) \
+                $(LIB_CXX:%.cpp=$(FUZZ_BUILD)/%.o)
+FUZZ_CXX     ?= clang++
 
 $(FUZZ_BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/src/%.o: src/%.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fsanitize=fuzzer-no-link -Isrc -MMD -MP -c $< -o $@
 $(FUZZ_BUILD)/synth/%.o: synth/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
