@@ -34,8 +34,8 @@ int report_local_windows(report_group *g, const report_point *p, int m, int wind
         report_window *v = &g->win[w];
         v->l0 = w;
         v->l1 = w + window - 1;
-        v->n_lo = g->lev_n[v->l0];
-        v->n_hi = g->lev_n[v->l1];
+        v->n_lo = round(g->lev_n[v->l0]);   /* n_obs is a whole number (lev_n = exp(log n)) */
+        v->n_hi = round(g->lev_n[v->l1]);
         v->n_mid = sqrt(v->n_lo * v->n_hi);
         v->slope = v->lo = v->hi = v->slope_log2 = v->lo_log2 = v->hi_log2 = NAN;
         double xlo = log(v->n_lo), xhi = log(v->n_hi);
@@ -97,7 +97,7 @@ void report_local_learning(report *r)
                 continue;
             double ref = NAN;
             for (int l = 0; b && l < b->nlev; l++)
-                if (b->lev_n[l] == v->n_hi)
+                if (round(b->lev_n[l]) == v->n_hi)
                     ref = b->lev_mean[l];
             if (!isfinite(ref))
                 ref = 1.0;   /* Var R* = 1 */
@@ -194,7 +194,7 @@ void report_print_local_csv(FILE *f, const report *r)
                 fputc(',', f);
                 h5out_csv_field(f, kv_str(&g->keys, r->varying[k], ""));
             }
-            fprintf(f, ",%s,%d,%.17g,%.17g,%.17g,%d,%d", r->metric, r->window, v->n_lo, v->n_hi,
+            fprintf(f, ",%s,%d,%.0f,%.0f,%.10g,%d,%d", r->metric, r->window, v->n_lo, v->n_hi,
                     v->n_mid, v->n_replicates, v->n_capped);
             csv_num(f, v->slope);
             csv_num(f, v->lo);
