@@ -207,10 +207,10 @@ static int run_job(cat_job *j, catalog_rank *out)
                     continue;
                 if (fu) {   /* synthetic: the oracle's own top k among the candidates */
                     const double *gi = j->item_g + (size_t)i * j->p;
-                    double o = j->offset;
+                    double o = 0;   /* summed as synth_truth_rating does: ds_oracle's value */
                     for (int c = 0; c < j->p; c++)
                         o += fu[c] * gi[c];
-                    top_insert(os, orl, &olen, k, o, i);
+                    top_insert(os, orl, &olen, k, o + j->offset, i);
                 }
                 if (!isfinite(sc[i])) {
                     finite = 0;
