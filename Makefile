@@ -111,7 +111,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash experiments/demo.sh
 
-# The validation study (SPEC section 10): SCALE=small (default) or SCALE=full.
+# The validation study (SPEC section 10): SCALE=small (default), SCALE=medium (intrinsic_dim up
+# to n_obs = 2^20, paper_configs/medium/) or SCALE=full.
 paper: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory data/ml-100k >/dev/null 2>&1 || true

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # run_paper.sh — what `make paper` runs: every study of the validation study (SPEC section 10)
-# at SCALE=small (paper_configs/*.ini, a 2-core machine in well under an hour) or SCALE=full
+# at SCALE=small (paper_configs/*.ini, a 2-core machine in well under an hour), SCALE=medium
+# (paper_configs/medium/*.ini: the asymptotic regime, intrinsic_dim up to n_obs = 2^20, about
+# 2 hours at -j 2 on 2 cores; its summary adds the local slopes) or SCALE=full
 # (paper_configs/full/*.ini, cluster scale; better run through `t2rec slurm`), then the reports,
 # the figures (plots/out/) and results/paper_summary.md with the slope and means tables.
 set -euo pipefail
@@ -11,7 +13,8 @@ JOBS=${JOBS:-2}
 case "$SCALE" in
 small) dir=paper_configs; res=results ;;
 full) dir=paper_configs/full; res=results/full ;;
-*) echo "SCALE must be small or full, not '$SCALE'" >&2; exit 2 ;;
+medium) dir=paper_configs/medium; res=results/medium ;;
+*) echo "SCALE must be small, medium or full, not '$SCALE'" >&2; exit 2 ;;
 esac
 mkdir -p "$res" plots/out
 studies="intrinsic_dim ambient_dim smoothness truth width sampling_bias baselines cold_start movielens100k"
@@ -80,7 +83,7 @@ verdict_D() { # do the twotower slopes at different D agree (pairwise overlappin
 
 for study in $studies; do
     cfg=$dir/$study.ini
-    [ -f "$cfg" ] || { echo "run_paper: no $cfg, skipped" >&2; continue; }
+    [ -f "$cfg" ] || { [ "$SCALE" = medium ] || echo "run_paper: no $cfg, skipped" >&2; continue; }
     out=$(sed -n 's/^output *= *//p' "$cfg" | head -1)
     echo "== $study: $cfg -> $out" >&2
     t0=$(date +%s)
@@ -89,6 +92,9 @@ for study in $studies; do
         { st=$?; [ "$st" -eq 3 ] || exit "$st"; }
     secs=$(( $(date +%s) - t0 ))
     "$T2REC" plot "$out" -o plots/out > /dev/null || echo "run_paper: plot of $out failed (see plots/out/*.gp.log)" >&2
+    if [ "$SCALE" = medium ]; then
+        "$T2REC" plot "$out" -o plots/out --local > /dev/null || echo "run_paper: local plot of $out failed" >&2
+    fi
     if [ "$study" = baselines ] || [ "$study" = sampling_bias ]; then
         "$T2REC" plot "$out" -o plots/out --metric excess_risk_warm > /dev/null || true
     fi
@@ -117,6 +123,10 @@ for study in $studies; do
         *)
             echo '```'
             "$T2REC" report "$out"
+            if [ "$SCALE" = medium ]; then
+                echo
+                "$T2REC" report "$out" --local --where method=twotower
+            fi
             echo '```' ;;
         esac
         case $study in
