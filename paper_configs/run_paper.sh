@@ -17,7 +17,7 @@ medium) dir=paper_configs/medium; res=results/medium ;;
 *) echo "SCALE must be small, medium or full, not '$SCALE'" >&2; exit 2 ;;
 esac
 mkdir -p "$res" plots/out
-studies="intrinsic_dim ambient_dim smoothness truth width sampling_bias baselines cold_start movielens100k"
+studies="intrinsic_dim ambient_dim smoothness truth width sampling_bias baselines cold_start movielens100k structure"
 summary=$res/paper_summary.md
 tmp=$summary.tmp
 t_all=$(date +%s)
@@ -64,6 +64,19 @@ verdict_beta() { # does the twotower slope steepen as beta grows?
                 for (j = 1; j <= n; j++) if (b[i] + 0 < b[j] + 0 && s[i] + 0 < s[j] + 0) ok = 0
             }
             printf "-%s -> %s\n", line, (n < 2 ? "too few fitted groups to say" : (ok ? "the slope steepens as beta grows, as the theory says" : "the slope does NOT order by beta"))
+        }'
+}
+structure_diffs() { # $1 = --csv or nothing: slope(1,3) - slope(3,3) and slope(2,2) - slope(1,3)
+    "$T2REC" report "$out" $1 --where item_intrinsic_dim=3 --diff user_intrinsic_dim=1,3
+    "$T2REC" report "$out" $1 --where user_intrinsic_dim=1 --where user_intrinsic_dim=2 \
+        --where item_intrinsic_dim=3 --where item_intrinsic_dim=2 --diff user_intrinsic_dim=2,1
+}
+verdict_structure() { # the diffs' CSV on stdin: which prediction (max vs sum) each method follows
+    awk -F, '$1 != "metric" && $NF == "ok" {
+            m = $5; sub(/ .*/, "", m); d = ($3 == 1 ? "(1,3) - (3,3)" : "(2,2) - (1,3)")
+            s = ($11 > 0 ? "> 0" : ($12 < 0 ? "< 0" : "~ 0"))
+            printf "- %s %s: %.2f [%.2f, %.2f] %s; max(d_u, d_i) predicts %s, d_u + d_i predicts %s\n",
+                m, d, $10, $11, $12, s, ($3 == 1 ? "~ 0" : "< 0"), ($3 == 1 ? "< 0" : "~ 0")
         }'
 }
 verdict_D() { # do the twotower slopes at different D agree (pairwise overlapping 95% CIs)?
@@ -139,6 +152,13 @@ for study in $studies; do
         ambient_dim)
             echo
             "$T2REC" report "$out" --csv | verdict_D ;;
+        structure)
+            echo
+            echo '```'
+            structure_diffs
+            echo '```'
+            echo
+            structure_diffs --csv | verdict_structure ;;
         movielens100k)
             echo
             echo "Published 5-fold RMSE on MovieLens 100K (Surprise): SVD 0.934, SVD++ 0.919,"
