@@ -333,7 +333,10 @@ static void test_evaluate_real(void **state)
 {
     (void)state;
     static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10",
-                                        "map_at_10", "ndcg_at_10" };
+                                        "map_at_10", "ndcg_at_10", "pop_recall_at_10",
+                                        "pop_ndcg_at_10", "calibrated_recall_at_10",
+                                        "coverage_at_10", "gini_exposure_at_10",
+                                        "avg_rec_popularity_at_10" };
     ds_data d;
     memset(&d, 0, sizeof d);
     d.n_users = 10;
@@ -344,7 +347,10 @@ static void test_evaluate_real(void **state)
     metrics_init(&m);
     g_shift = -0.25;   /* pred = rating - .25: ranking by rating, relevance still rating >= 4 */
     assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
-    assert_true(has_exactly(&m, real, 6));
+    assert_true(has_exactly(&m, real, 12));
+    /* pop_gamma = 0 (d is zeroed): the popularity-penalised metrics are the plain ones */
+    assert_true(metrics_get(&m, "pop_recall_at_10") == metrics_get(&m, "recall_at_10"));
+    assert_true(metrics_get(&m, "pop_ndcg_at_10") == metrics_get(&m, "ndcg_at_10"));
     assert_near(metrics_get(&m, "rmse"), 0.25, TOL);
     assert_near(metrics_get(&m, "mae"), 0.25, TOL);
     /* ranking over the 10-item catalogue, k = 10: the rated items first (by rating), the rest
@@ -367,7 +373,7 @@ static void test_evaluate_real(void **state)
     make_split(&d.test_cold, 1, cu, ci, cr, NULL);
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&fake, NULL, &d, &m), 0);
-    assert_int_equal(m.n, 8);
+    assert_int_equal(m.n, 14);
     assert_near(metrics_get(&m, "rmse_cold"), 0.25, TOL);
     assert_near(metrics_get(&m, "mae_cold"), 0.25, TOL);
     ds_free(&d);
