@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "h5out.h"
+#include "testutil.h"
 
 #define TOL 1e-12
 
@@ -329,6 +331,56 @@ static void test_oracle_catalogue(void **state)
     ds_free(&d);
 }
 
+/* per_user/<metric> survives write -> read -> merge -> write (src/h5out.c), record_copy is deep */
+static void test_per_user_roundtrip(void **state)
+{
+    (void)state;
+    cell_record r, back_copy;
+    record_init(&r);
+    snprintf(r.key, sizeof r.key, "00000000000000ab");
+    snprintf(r.status, sizeof r.status, "ok");
+    record_set_reason(&r, "");
+    kv_set(&r.config, "experiment.name", "pu");
+    kv_set(&r.config, "method", "baseline");
+    kv_set(&r.provenance, "end_time", "2026-01-01T00:00:00.000Z");
+    metrics_add(&r.metrics, "pop_ndcg_at_10", 0.25);
+    metrics_add(&r.metrics, "recall_at_10", 0.5);
+    const int32_t users[3] = {4, 9, 100000};
+    const double v1[3] = {0.1, 0.2, 0.45}, v2[3] = {1, 0, 0.5};
+    assert_int_equal(metrics_add_user_values(&r.metrics, "pop_ndcg_at_10", 3, users, v1), 0);
+    assert_int_equal(metrics_add_user_values(&r.metrics, "recall_at_10", 3, users, v2), 0);
+    char dir[512], path[600], err[512];
+    assert_non_null(tu_tmpdir("metrics_pu", dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/pu.h5", dir);
+    assert_int_equal(h5out_write(path, &r, 1, err, sizeof err), 0);
+    cell_record *back = NULL;
+    int n = 0;
+    if (h5out_read(path, &back, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(n, 1);
+    assert_int_equal(back[0].metrics.n_user, 2);
+    const metric_user_values *a = metrics_user_values(&back[0].metrics, "pop_ndcg_at_10");
+    assert_non_null(a);
+    assert_int_equal(a->n, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(a->user[k], users[k]);
+        assert_true(a->value[k] == (float)v1[k]);
+    }
+    /* a deep copy outlives the records it came from, and writes the same */
+    assert_int_equal(record_copy(&back_copy, &back[0]), 0);
+    h5out_free_records(back, n);
+    record_free(&r);
+    const metric_user_values *b = metrics_user_values(&back_copy.metrics, "recall_at_10");
+    assert_non_null(b);
+    assert_true(b->value[0] == 1.0f && b->user[2] == 100000);
+    assert_int_equal(h5out_write(path, &back_copy, 1, err, sizeof err), 0);
+    record_free(&back_copy);
+    if (h5out_read(path, &back, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_non_null(metrics_user_values(&back[0].metrics, "recall_at_10"));
+    h5out_free_records(back, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_pop_metrics_exact),
         cmocka_unit_test(test_evaluate_per_user),
         cmocka_unit_test(test_oracle_catalogue),
+        cmocka_unit_test(test_per_user_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
