@@ -19,8 +19,9 @@
  * minus A (labels: B's label for the B items among them, 0 for the rest; users without a B item
  * in their top-K are dropped); random | popularity: the user's B items plus n_negatives items
  * (0 = K) drawn uniformly or by A-popularity among items outside A and B; none: the B items
- * only. Labels (label key): graded = 1 + the quintile of the rating among A's ratings (1..5),
- * 0 for negatives; threshold = 1 when the rating >= the relevance threshold (real data: the
+ * only. Labels (label key): graded = with rank:ndcg 1 + the quintile of the rating among A's
+ * ratings (1..5), 0 for negatives; with reg:squarederror the rating itself, A's lowest rating
+ * for negatives; threshold = 1 when the rating >= the relevance threshold (real data: the
  * data key relevance_threshold; synthetic: A's 80th rating percentile). Features per
  * (user, candidate): stage-1 score, position in the group by stage-1 score, each
  * candidates_from method's prediction, user count and mean rating in A, item count (=
@@ -32,7 +33,8 @@
  * every item row minus the user's train and valid items (exclude_train = yes) or every item:
  *   synthetic (users: the training population, rows 0..n_warm_users-1; the oracle R*(u, i) is
  *   known for every pair): pl_s1_recall_at_K = |oracle top-10 ∩ stage-1 top-K| / 10;
- *   pl_ndcg_at_10, pl_regret_at_10 (end to end: the reranked top 10) and pl_s1_ndcg_at_10,
+ *   pl_oracle_recall_at_10 = |oracle top 10 ∩ final top 10| / 10 (pl_s1_oracle_recall_at_10:
+ *   the stage-1 top 10); pl_ndcg_at_10, pl_regret_at_10 (end to end: the reranked top 10) and pl_s1_ndcg_at_10,
  *   pl_s1_regret_at_10 (the stage-1 top 10), NDCG with gains R* - min R* over the catalogue as
  *   in metrics.c, regret = mean R* of the oracle top 10 minus that of the list; the split of
  *   the end-to-end regret: pl_regret_missed_at_10 (oracle top 10 minus the best 10 among the K
@@ -60,8 +62,8 @@
 
 static const param_spec pl_params[] = {
     {"retrieve", PT_ENUM, "twotower", 0, 0, "twotower|mf", "stage 1: the inner-product model that retrieves candidates"},
-    {"retrieve_keys", PT_STRING, "", 0, 0, NULL,
-     "keys of [method.<retrieve>] as space-separated key=value pairs, e.g. 'width=64 epochs=20'"},
+    {"retrieve_keys", PT_STRING, "none", 0, 0, NULL,
+     "keys of [method.<retrieve>] as space-separated key=value pairs, e.g. 'width=64 epochs=20'; none = defaults"},
     {"retrieval", PT_ENUM, "exact", 0, 0, "exact|hnsw|ivf",
      "exact top-K (blocked sgemm + heap) or approximate (Faiss HNSW / IVF, inner product)"},
     {"K", PT_INT, "100", 1, 100000, NULL, "candidates per user from stage 1"},
@@ -72,13 +74,13 @@ static const param_spec pl_params[] = {
     {"ivf_nlist", PT_INT, "64", 1, 1 << 20, NULL, "IVF clusters"},
     {"ivf_nprobe", PT_INT, "8", 1, 1 << 20, NULL, "IVF clusters visited per query"},
     {"rerank", PT_ENUM, "xgboost", 0, 0, "xgboost|none", "stage 2: XGBoost trees, or none (the stage-1 order)"},
-    {"candidates_from", PT_STRING, "", 0, 0, NULL,
-     "other methods whose scores are reranker features, space-separated, e.g. 'mf baseline'"},
-    {"candidates_keys", PT_STRING, "", 0, 0, NULL,
-     "their keys as method.key=value pairs, space-separated, e.g. 'mf.rank=8 mf.epochs=10'"},
+    {"candidates_from", PT_STRING, "none", 0, 0, NULL,
+     "other methods whose scores are reranker features, space-separated, e.g. 'mf baseline'; none = no others"},
+    {"candidates_keys", PT_STRING, "none", 0, 0, NULL,
+     "their keys as method.key=value pairs, space-separated, e.g. 'mf.rank=8 mf.epochs=10'; none = defaults"},
     {"objective", PT_ENUM, "rank:ndcg", 0, 0, "rank:ndcg|reg:squarederror", "XGBoost objective"},
     {"label", PT_ENUM, "graded", 0, 0, "graded|threshold",
-     "graded: 1 + rating quintile (negatives 0); threshold: rating >= relevance threshold"},
+     "graded: 1 + rating quintile, negatives 0 (reg:squarederror: the rating, negatives the lowest); threshold: rating >= relevance threshold"},
     {"negatives", PT_ENUM, "stage1", 0, 0, "stage1|random|popularity|none",
      "negatives of the stage-2 training groups"},
     {"n_negatives", PT_INT, "0", 0, 1 << 20, NULL, "random/popularity negatives per user; 0 = K"},
@@ -153,9 +155,12 @@ static int choice(const char *choices, const char *v)
     return -1;
 }
 
-/* Next space-separated token of *s into tok (size n); 0 at the end, -1 when too long. */
+/* Next space-separated token of *s into tok (size n); 0 at the end, -1 when too long. The
+ * whole value "none" is the empty list. */
 static int next_token(const char **s, char *tok, size_t n)
 {
+    if (strcmp(*s, "none") == 0)
+        *s += 4;
     *s += strspn(*s, " \t");
     size_t len = strcspn(*s, " \t");
     if (!len)
@@ -322,6 +327,8 @@ typedef struct {
     double *ucnt, *umean, *icnt, *imean;   /* A statistics */
     double cut[4];              /* quintile cut-points of A's ratings */
     double thr;                 /* threshold of label = threshold */
+    double neg_label;           /* label of a negative: 0, or A's lowest rating (graded labels
+                                   = ratings, objective reg:squarederror) */
     int threads;
     long s2_rows;
 } pl_model;
@@ -553,6 +560,8 @@ static double label_of(const pl_model *M, double rating)
 {
     if (M->p.threshold_label)
         return rating >= M->thr ? 1.0 : 0.0;
+    if (M->p.objective == RERANK_SQUARED)
+        return rating;
     int g = 1;
     for (int c = 0; c < 4; c++)
         g += rating > M->cut[c];
@@ -696,7 +705,7 @@ static int fit_stage2(pl_model *M, const ds_data *d, const ds_split *B, gsl_rng 
                 ru[n] = u;
                 ri[n] = it;
                 rs[n] = tsc[(size_t)q * K + r];
-                lab[n] = isnan(rb[it]) ? 0.0f : (float)label_of(M, rb[it]);
+                lab[n] = isnan(rb[it]) ? (float)M->neg_label : (float)label_of(M, rb[it]);
                 npos += !isnan(rb[it]);
                 n++;
             }
@@ -739,7 +748,7 @@ static int fit_stage2(pl_model *M, const ds_data *d, const ds_split *B, gsl_rng 
                     continue;
                 ru[n] = u;
                 ri[n] = it;
-                lab[n] = 0.0f;
+                lab[n] = (float)M->neg_label;
                 n++;
             }
             /* stage-1 scores of the group */
@@ -893,6 +902,7 @@ static void *pl_train(const est_fit_ctx *ctx)
     qsort(r, (size_t)A->n, sizeof *r, cmp_double);
     for (int c = 0; c < 4; c++)
         M->cut[c] = A->n > 0 ? r[(long)((c + 1) * 0.2 * (A->n - 1))] : 0;
+    M->neg_label = !p->threshold_label && p->objective == RERANK_SQUARED && A->n > 0 ? r[0] : 0.0;
     M->thr = d->synthetic ? (A->n > 0 ? r[(long)(0.8 * (A->n - 1))] : 0) : d->relevance_threshold;
     free(r);
     M->nf = 2 + p->n_other + 4 + (p->covariates ? d->user_dim + d->item_dim : 0);
@@ -1099,7 +1109,7 @@ static int pl_extra(const void *model, const ds_data *d, metric_set *out)
         otop = malloc((size_t)(K > K10 ? K : K10) * sizeof *otop);
         if (!o || !osc || !otop)
             goto out;
-        double rec = 0, ndcg = 0, reg = 0, ndcg1 = 0, reg1 = 0, miss = 0;
+        double rec = 0, ndcg = 0, reg = 0, ndcg1 = 0, reg1 = 0, miss = 0, orec = 0, orec1 = 0;
         for (int q = 0; q < nq; q++) {
             int u = us[q];
             for (int i = 0; i < ni; i++) {
@@ -1148,14 +1158,21 @@ static int pl_extra(const void *model, const ds_data *d, metric_set *out)
                 free(cv);
             }
             double got = 0, got1 = 0, dcg = 0, dcg1 = 0;
+            int ohit = 0, ohit1 = 0;
             for (int r = 0; r < nopt; r++) {
                 int32_t a = fin[(size_t)q * K10 + r], b = r < K ? top[(size_t)q * K + r] : -1;
+                for (int c = 0; c < nopt; c++) {
+                    ohit += a >= 0 && a == otop[c];
+                    ohit1 += b >= 0 && b == otop[c];
+                }
                 double va = a >= 0 ? o[a] : lo, vb = b >= 0 ? o[b] : lo;
                 got += va;
                 got1 += vb;
                 dcg += (va - lo) / log2(r + 2.0);
                 dcg1 += (vb - lo) / log2(r + 2.0);
             }
+            orec += (double)ohit / nopt;
+            orec1 += (double)ohit1 / nopt;
             reg += (opt - got) / nopt;
             reg1 += (opt - got1) / nopt;
             miss += (opt - bestc) / nopt;
@@ -1163,6 +1180,8 @@ static int pl_extra(const void *model, const ds_data *d, metric_set *out)
             ndcg1 += idcg > 0 ? dcg1 / idcg : 1.0;
         }
         metrics_add(out, "pl_s1_recall_at_K", rec / nq);
+        metrics_add(out, "pl_oracle_recall_at_10", orec / nq);
+        metrics_add(out, "pl_s1_oracle_recall_at_10", orec1 / nq);
         metrics_add(out, "pl_ndcg_at_10", ndcg / nq);
         metrics_add(out, "pl_regret_at_10", reg / nq);
         metrics_add(out, "pl_s1_ndcg_at_10", ndcg1 / nq);
