@@ -7,6 +7,7 @@
 #include <time.h>
 #include "blas.h"
 #include "estimator.h"
+#include "kshot.h"
 #include "loaders.h"
 #include "memlimit.h"
 #include "metrics.h"
@@ -32,7 +33,7 @@ static double now_seconds(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen)
+static int load_source(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen)
 {
     /* typed reads from the source's key table: the defaults live only there */
     const char *source = kv_get(&cell->data, "source");
@@ -104,6 +105,23 @@ int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err,
     d->relevance_threshold = thr;
     d->pop_gamma = param_real(T, &cell->data, "pop_gamma");
     return rc;
+}
+
+/* The source's data, then the k-shot protocol (data key kshot, kshot.h) when it is on. */
+int cellrun_load_data(const cfg *c, const cfg_cell *cell, ds_data *d, char *err, size_t errlen)
+{
+    if (load_source(c, cell, d, err, errlen) != 0)
+        return -1;
+    const char *source = kv_get(&cell->data, "source");
+    int synthetic = !source || strcmp(source, "synthetic") == 0;
+    long K = param_int(cfg_data_keys(synthetic ? "synthetic" : source), &cell->data, "kshot");
+    synth_params p;
+    if (K >= 0 && ((synthetic && cfg_cell_synth_params(c, cell, &p, err, errlen) != 0) ||
+                   kshot_apply(d, K, synthetic ? &p : NULL, err, errlen) != 0)) {
+        ds_free(d);
+        return -1;
+    }
+    return 0;
 }
 
 char *cellrun_data_identity(const cfg_cell *cell)

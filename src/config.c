@@ -3,6 +3,7 @@
  * key tables, sweep axes and [zip] groups, cell expansion, canonical keys and seeds.
  * See config.h for the expansion order and the key/seed definitions. */
 #include "config.h"
+#include "kshot.h"
 #include "estimator.h"
 #include <ctype.h>
 #include <errno.h>
@@ -1065,7 +1066,8 @@ static int check_synth(const cfg *c, int dsec, const kvset *kv, char *err, size_
     const char *bad = NULL;
     char msg[512];
     msg[0] = '\0';
-    if (synth_params_check(&p, &bad, msg, sizeof msg) == 0) {
+    if (synth_params_check(&p, &bad, msg, sizeof msg) == 0 &&   /* + the k-shot protocol's */
+        kshot_check_synth(param_int(cfg_data_keys("synthetic"), kv, "kshot"), &p, &bad, msg, sizeof msg) == 0) {
         double need = synth_memory_bytes(&p);
         if (need <= c->max_memory)
             return 0;

@@ -31,8 +31,13 @@ enum { NSYNTH = 26 };
 /* Keys of every source: how the ranking metrics weigh popular items (metrics.h). */
 #define POP_GAMMA_KEY {"pop_gamma", PT_REAL, "0.5", 0, 10, NULL, \
                        "pop_* metrics: relevant item i weighs pop(i)^-gamma (0 = plain metric)"}
-/* Room for the keys of other protocols (e.g. k-shot) goes after these. */
-static param_spec synth_keys[NSYNTH + 3] = {
+/* The k-shot user protocol (kshot.h): fresh users reveal their earliest K pairs. */
+#define KSHOT_KEY {"kshot", PT_INT, "-1", -1, 1000000, NULL, \
+                   "k-shot protocol: each fresh user's earliest K pairs are revealed (ds_data.reveal), " \
+                   "the rest scored as test_cold; synthetic: fresh users x training items, needs " \
+                   "cold_list_size >= K + 10; real data: needs split = cold_users; -1 = off"}
+/* Room for the keys of other protocols goes after these. */
+static param_spec synth_keys[NSYNTH + 4] = {
     SOURCE_KEY,
     {"n_obs", PT_INT, NULL, 1, BIG, NULL, "|Omega|: number of training pairs"},
     {"obs_per_user", PT_REAL, NULL, 1e-3, BIG, NULL, "n_users = ceil(n_obs / obs_per_user)"},
@@ -63,6 +68,7 @@ static param_spec synth_keys[NSYNTH + 3] = {
     {"leave_last_k", PT_INT, NULL, 1, 1000000, NULL,
      "protocol = leave_last: each user's last k pairs are test_warm, the k before valid"},
     POP_GAMMA_KEY,
+    KSHOT_KEY,
     END_KEY,
 };
 
@@ -88,6 +94,7 @@ static const param_spec movielens_keys[] = {
      "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
     TIME_KEYS,
     POP_GAMMA_KEY,
+    KSHOT_KEY,
     END_KEY,
 };
 
@@ -106,6 +113,7 @@ static const param_spec tsv_keys[] = {
      "ranking metrics: a test rating >= this is relevant (4 on the 1..5 scale)"},
     TIME_KEYS,
     POP_GAMMA_KEY,
+    KSHOT_KEY,
     END_KEY,
 };
 
@@ -234,6 +242,7 @@ static const cfg_key_condition movielens_conditions[] = {
     {"temporal_valid", "split", "temporal"},
     {"temporal_test", "split", "temporal"},
     {"leave_last_k", "split", "leave_last"},
+    {"kshot", "split", "cold_users"},
     {NULL, NULL, NULL},
 };
 static const cfg_key_condition tsv_conditions[] = {
@@ -242,6 +251,7 @@ static const cfg_key_condition tsv_conditions[] = {
     {"temporal_test", "split", "temporal"},
     {"leave_last_k", "split", "leave_last"},
     {"test_fraction", "split", "fold"},
+    {"kshot", "split", "cold_users"},
     {NULL, NULL, NULL},
 };
 

@@ -36,6 +36,8 @@
  * prediction is the mean training rating (counted in curves->n_fallback over valid, test_warm
  * and test_cold); this makes the method cold capable. On data with a rating scale
  * (rating_max > rating_min) predictions are clipped to [rating_min, rating_max].
+ * k-shot users (kshot.h): U-AutoRec encodes a new user's revealed vector (ar_add_revealed);
+ * I-AutoRec cannot use revealed ratings (no fitted output for a new user) and falls back.
  */
 #include "estimator.h"
 #include "nn_autorec.h"
@@ -249,6 +251,62 @@ static long count_fallback(const ar_model *m, const ds_split *s)
     return c;
 }
 
+/* k-shot users (kshot.h), U-AutoRec only: the revealed pairs (d->reveal) of users without training
+ * ratings become their input vectors (entries of items with training ratings), so predict()
+ * encodes them like any user; the network is not refitted. (I-AutoRec has no fitted output row
+ * for a new user: it keeps the mean fallback.) Returns the users added, or -1 out of memory. */
+static long ar_add_revealed(ar_model *m, const ds_data *d)
+{
+    const ds_split *rv = &d->reveal;
+    if (m->side != 1 || rv->n <= 0)
+        return 0;
+    long *cnt = calloc((size_t)m->n_vec + 1, sizeof *cnt), extra = 0, users = 0;
+    if (!cnt)
+        return -1;
+    for (long k = 0; k < rv->n; k++) {
+        int32_t u = rv->user[k], i = rv->item[k];
+        if (u >= 0 && u < m->n_vec && m->ptr[u + 1] == m->ptr[u] && i >= 0 && i < m->dim && m->seen[i]) {
+            users += cnt[u + 1] == 0;
+            cnt[u + 1]++;
+            extra++;
+        }
+    }
+    long N = m->ptr[m->n_vec];
+    long *ptr = calloc((size_t)m->n_vec + 1, sizeof *ptr);
+    int32_t *col = malloc((size_t)(N + extra + 1) * sizeof *col);
+    float *val = malloc((size_t)(N + extra + 1) * sizeof *val);
+    if (!ptr || !col || !val) {
+        free(cnt);
+        free(ptr);
+        free(col);
+        free(val);
+        return -1;
+    }
+    for (int v = 0; v < m->n_vec; v++)
+        ptr[v + 1] = ptr[v] + (m->ptr[v + 1] - m->ptr[v]) + cnt[v + 1];
+    for (int v = 0; v < m->n_vec; v++) {   /* the training entries keep their place and order */
+        long n = m->ptr[v + 1] - m->ptr[v];
+        memcpy(col + ptr[v], m->col + m->ptr[v], (size_t)n * sizeof *col);
+        memcpy(val + ptr[v], m->val + m->ptr[v], (size_t)n * sizeof *val);
+        cnt[v] = ptr[v] + n;   /* next free slot of vector v */
+    }
+    for (long k = 0; k < rv->n; k++) {
+        int32_t u = rv->user[k], i = rv->item[k];
+        if (u >= 0 && u < m->n_vec && m->ptr[u + 1] == m->ptr[u] && i >= 0 && i < m->dim && m->seen[i]) {
+            col[cnt[u]] = i;
+            val[cnt[u]++] = (float)rv->rating[k];
+        }
+    }
+    free(cnt);
+    free(m->ptr);
+    free(m->col);
+    free(m->val);
+    m->ptr = ptr;
+    m->col = col;
+    m->val = val;
+    return users;
+}
+
 static void *ar_train(const est_fit_ctx *ctx)
 {
     const ds_data *d = ctx->data;
@@ -389,12 +447,17 @@ static void *ar_train(const est_fit_ctx *ctx)
     if (d->valid.n > 0)
         memcpy(m->net->params, best, m->net->n_params * sizeof *best);
     cv->best_epoch = early.best_epoch;
+    long revealed = ar_add_revealed(m, d);
+    if (revealed < 0) {
+        snprintf(ctx->err, ctx->errlen, "out of memory");
+        goto done;
+    }
     cv->n_fallback = count_fallback(m, &d->valid) + count_fallback(m, &d->test_warm) +
                      count_fallback(m, &d->test_cold);
     snprintf(cv->note, sizeof cv->note,
              "%s-AutoRec hidden=%d reg=%g (objective (SSE + reg/2 ||W||^2)/N, N=%ld) adam lr=%g "
-             "batch=%d vectors=%d params=%zu", side ? "U" : "I", H, reg, N, lr, B, V,
-             m->net->n_params);
+             "batch=%d vectors=%d params=%zu; %ld users encoded from revealed pairs",
+             side ? "U" : "I", H, reg, N, lr, B, V, m->net->n_params, revealed);
     ok = 1;
 done:
     free(vecs);

@@ -28,6 +28,9 @@
  * with c_e = 1 (reg_scale = count) or 1 / n_e (reg_scale = none) — Surprise's SVD update.
  * Initialisation (both): biases 0, p_u, q_i ~ N(0, init_sd^2) from the same generator.
  *
+ * k-shot users (kshot.h): a user without training ratings who has revealed pairs (d->reveal) is
+ * folded in after training (mf_fold_in: the ridge solve of one ALS user half-step against the
+ * fixed item factors) and predicted as a seen user.
  * Unseen entities (no training rating, or rows past the tables) fall back: unseen user ->
  * mu + b_i, unseen item -> mu + b_u, both -> mu; curves->n_fallback counts the test_warm +
  * test_cold pairs that did. Predictions are clipped to [rating_min, rating_max] when
@@ -371,6 +374,51 @@ out:
     return rc;
 }
 
+/* The k-shot protocol (kshot.h): every user without training ratings who has revealed pairs
+ * (d->reveal) is folded in — the exact ridge solve of one ALS user half-step for [b_u, p_u]
+ * against the fixed item factors and biases, over the revealed pairs whose item has training
+ * ratings (same objective and reg_scale weighting as training) — and counts as seen from then on.
+ * Returns the number of users folded in, or -1 with a message. */
+static long mf_fold_in(mf_model *m, const ds_data *d, const mf_hyper *h, char *err, size_t errlen)
+{
+    const ds_split *rv = &d->reveal;
+    if (rv->n <= 0)
+        return 0;
+    ds_split f;
+    if (ds_split_alloc(&f, rv->n, 0) != 0) {
+        snprintf(err, errlen, "mf: out of memory");
+        return -1;
+    }
+    long n = 0;
+    for (long q = 0; q < rv->n; q++) {
+        int32_t u = rv->user[q], i = rv->item[q];
+        if (u < 0 || u >= m->n_users || m->nu[u] > 0 || i < 0 || i >= m->n_items || m->ni[i] == 0)
+            continue;
+        f.user[n] = u;
+        f.item[n] = i;
+        f.rating[n] = rv->rating[q];
+        n++;
+    }
+    f.n = n;
+    mf_csr c;
+    long folded = 0;
+    if (csr_build(&c, f.user, f.n, m->n_users) != 0) {
+        ds_split_free(&f);
+        snprintf(err, errlen, "mf: out of memory");
+        return -1;
+    }
+    if (n > 0 && als_half(m, &f, &c, 0, h, err, errlen) != 0)
+        folded = -1;
+    for (int u = 0; folded >= 0 && u < m->n_users; u++)
+        if (c.off[u + 1] > c.off[u]) {
+            m->nu[u] = c.off[u + 1] - c.off[u];
+            folded++;
+        }
+    csr_free(&c);
+    ds_split_free(&f);
+    return folded;
+}
+
 /* Test hook: one ALS half-step (side 0 users, 1 items) on d's training split with params. */
 int mf_als_half_step(void *model, const ds_data *d, int side, const kvset *params, char *err,
                      size_t errlen)
@@ -540,15 +588,19 @@ static void *mf_train(const est_fit_ctx *ctx)
         memcpy(m->P, best->P, nU * k * sizeof *m->P);
         memcpy(m->Q, best->Q, nI * k * sizeof *m->Q);
     }
+    long folded = mf_fold_in(m, d, &h, ctx->err, ctx->errlen);
+    if (folded < 0)
+        goto done;
     int best_epoch = early.best_epoch;
     cv->best_epoch = best_epoch;
     long fbw = count_fallback(m, &d->test_warm), fbc = count_fallback(m, &d->test_cold);
     cv->n_fallback = fbw + fbc;
     snprintf(cv->note, sizeof cv->note,
              "mf %s rank=%d reg=%g reg_bias=%g reg_scale=%s%s; unseen user -> mu+b_i, unseen item "
-             "-> mu+b_u, both -> mu: %ld test_warm + %ld test_cold predictions fell back",
+             "-> mu+b_u, both -> mu: %ld test_warm + %ld test_cold predictions fell back; %ld "
+             "users folded in from revealed pairs",
              sgd ? "sgd" : "als", k, h.reg, h.reg_bias, h.scale ? "count" : "none",
-             sgd ? "" : " (LAPACK dposv)", fbw, fbc);
+             sgd ? "" : " (LAPACK dposv)", fbw, fbc, folded);
     ok = 1;
     goto done;
 oom:
