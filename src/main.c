@@ -1,7 +1,11 @@
 /* main.c — the t2rec binary: picks the BLAS core, then dispatches to a subcommand. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 #include "blas.h"
 #include "commands.h"
 #include "version.h"
@@ -37,12 +41,64 @@ static void usage(FILE *f)
     fprintf(f, "  %-8s %s\n", "version", "print the code version, compiler and BLAS core");
 }
 
+static void h5_init_failed(int sig)
+{
+    static const char msg[] = "t2rec: out of memory while initialising the HDF5 library\n";
+    (void)sig;
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
+    _exit(1);
+}
+
+static volatile sig_atomic_t h5_starting;
+
+/* HDF5's own exit handler (H5dont_atexit below): an exit during its initialisation is one of
+ * its allocation failures, so the message; else close the library as HDF5's handler would */
+static void h5_at_exit(void)
+{
+    if (h5_starting)
+        h5_init_failed(0);
+    H5close();
+}
+
+/* HDF5 1.10 does not survive a failed allocation while it initialises (issue 19's malloc walk):
+ * the error it pushes names its error class before that class is registered, H5I_inc_ref of
+ * it fails and pushes the same error, and the recursion ends in a stack overflow; or it calls
+ * exit(-1) from H5I_register, and its exit handler loops on the half-made library ("infinite
+ * loop closing library", exit 255). Once initialised, its allocation failures are ordinary
+ * errors. So it is initialised here, before any work, under a guard: the overflow (SIGSEGV,
+ * caught on an alternate stack), an exit or a failed H5open during it end the process with a
+ * message and exit 1. Its automatic error printing is turned off: t2rec reports its own. */
+static void h5_start(void)
+{
+    static char alt[64 * 1024];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt}, old_ss;
+    struct sigaction sa = {.sa_handler = h5_init_failed, .sa_flags = SA_ONSTACK}, old_sa;
+    sigemptyset(&sa.sa_mask);
+    int guarded = sigaltstack(&ss, &old_ss) == 0;
+    guarded = guarded && sigaction(SIGSEGV, &sa, &old_sa) == 0;
+    h5_starting = 1;
+    if (atexit(h5_at_exit) != 0)
+        h5_init_failed(0);
+    H5dont_atexit();
+    herr_t rc = H5open();
+    if (rc >= 0)
+        rc = H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5_starting = 0;
+    if (guarded) {
+        sigaction(SIGSEGV, &old_sa, NULL);
+        sigaltstack(&old_ss, NULL);
+    }
+    if (rc < 0)
+        h5_init_failed(0);
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts (exit 134) on e.g. a failed allocation: every GSL call
      * site checks its return value and reports a message instead */
     gsl_set_error_handler_off();
     blas_setup(argc, argv);
+    h5_start();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -6,9 +6,12 @@
  * cc -shared -fPIC; not part of t2rec. (stdio writes go through glibc's internal write and are
  * not seen; t2rec's results files are written with write(2).)
  * T2REC_FAULT="malloc:K" (shim built with -DFAULT_MALLOC, as tests/test_faults.c does; without
- * it malloc is not wrapped, so an ASan build's allocator is left alone) makes the K-th malloc /
- * calloc / realloc counted from when the shim loads fail with ENOMEM (counted across threads;
- * a forked process goes on from its parent's count). */
+ * it malloc is not wrapped) makes the K-th malloc / calloc / realloc / strdup / strndup counted
+ * from when the shim loads fail with ENOMEM (counted across threads; a forked process goes on
+ * from its parent's count). The others go to glibc's allocator, or, in an AddressSanitizer
+ * build (preloaded ahead of libasan, ASAN_OPTIONS=verify_asan_link_order=0), to ASan's, so that
+ * ASan's free() always gets its own blocks. The log line names the library (and offset, for
+ * addr2line) that made the failed call. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -117,30 +120,49 @@ int rename(const char *a, const char *b)
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
+/* ASan's, when libasan is loaded (weak: resolved at load time, NULL without ASan) */
+extern void *__interceptor_malloc(size_t) __attribute__((weak));
+extern void *__interceptor_calloc(size_t, size_t) __attribute__((weak));
+extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
+
+static void *real_malloc(size_t n)
+{
+    return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
+}
 
 static int malloc_fails(void *caller)
 {
     if (which != F_MALLOC || __atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST) != target)
         return 0;
     Dl_info info;
-    fired_in("malloc", dladdr(caller, &info) && info.dli_fname ? info.dli_fname : NULL);
+    char where[600];
+    if (dladdr(caller, &info) && info.dli_fname) {   /* library +offset, for addr2line */
+        snprintf(where, sizeof where, "%s +0x%lx", info.dli_fname,
+                 (unsigned long)((char *)caller - (char *)info.dli_fbase));
+        fired_in("malloc", where);
+    } else
+        fired_in("malloc", NULL);
     errno = ENOMEM;
     return 1;
 }
 
 void *malloc(size_t n)
 {
-    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_malloc(n);
+    return malloc_fails(__builtin_return_address(0)) ? NULL : real_malloc(n);
 }
 
 void *calloc(size_t a, size_t b)
 {
-    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_calloc(a, b);
+    if (malloc_fails(__builtin_return_address(0)))
+        return NULL;
+    return __interceptor_calloc ? __interceptor_calloc(a, b) : __libc_calloc(a, b);
 }
 
 void *realloc(void *p, size_t n)
 {
-    return malloc_fails(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
+    if (malloc_fails(__builtin_return_address(0)))
+        return NULL;
+    return __interceptor_realloc ? __interceptor_realloc(p, n) : __libc_realloc(p, n);
 }
 
 /* strdup / strndup counted here too, so that the log names their caller (t2rec, HDF5), not
@@ -150,7 +172,7 @@ char *strdup(const char *s)
     if (malloc_fails(__builtin_return_address(0)))
         return NULL;
     size_t n = strlen(s) + 1;
-    char *d = __libc_malloc(n);
+    char *d = real_malloc(n);
     return d ? memcpy(d, s, n) : NULL;
 }
 
@@ -159,7 +181,7 @@ char *strndup(const char *s, size_t max)
     if (malloc_fails(__builtin_return_address(0)))
         return NULL;
     size_t n = strnlen(s, max);
-    char *d = __libc_malloc(n + 1);
+    char *d = real_malloc(n + 1);
     if (d) {
         memcpy(d, s, n);
         d[n] = '\0';
