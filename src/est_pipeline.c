@@ -28,7 +28,8 @@
  * popularity) and mean rating in A, and (covariates = yes) the user's and item's covariates.
  * XGBoost seed = the fit seed, nthread = the fit's threads.
  *
- * predict() = the stage-1 model (fitted on A) so the standard RMSE/ranking columns are stage
+ * rerank = none holds nothing out: stage 1 is fitted on every training pair (the single-stage
+ * arm of a study). predict() = the stage-1 model (fitted on A) so the standard RMSE/ranking columns are stage
  * 1's. extra_metrics, over eval_users users (evenly spaced; 0 = all), each user's catalogue =
  * every item row minus the user's train and valid items (exclude_train = yes) or every item:
  *   synthetic (users: the training population, rows 0..n_warm_users-1; the oracle R*(u, i) is
@@ -111,6 +112,7 @@ static const param_condition pl_conditions[] = {
     {"negatives", "rerank", "xgboost"},
     {"n_negatives", "negatives", "random|popularity"},
     {"covariates", "rerank", "xgboost"},
+    {"stage2_fraction", "rerank", "xgboost"},
     {"rounds", "rerank", "xgboost"},
     {"max_depth", "rerank", "xgboost"},
     {"eta", "rerank", "xgboost"},
@@ -391,7 +393,7 @@ static void copy_pair(ds_split *to, long at, const ds_split *from, long k)
 static int split_train(const ds_split *tr, double frac, gsl_rng *rng, ds_split *A, ds_split *B)
 {
     long n = tr->n, nb = (long)llround(frac * n);
-    if (nb < 1)
+    if (nb < 1 && frac > 0)
         nb = n > 1 ? 1 : 0;
     char *inB = calloc((size_t)(n > 0 ? n : 1), 1);
     if (!inB)
@@ -839,7 +841,8 @@ static void *pl_train(const est_fit_ctx *ctx)
     M->threads = ctx->threads;
     M->dA = *d;
     memset(&M->dA.train, 0, sizeof M->dA.train);
-    if (split_train(&d->train, p->frac, rng, &M->dA.train, &B) != 0)
+    /* rerank = none: nothing is held out, stage 1 sees every training pair */
+    if (split_train(&d->train, p->rerank ? p->frac : 0.0, rng, &M->dA.train, &B) != 0)
         goto oom;
     /* sub-methods: their keys + the runner's data.* keys, the same seed, fitted on A */
     for (int q = 0; q < ctx->params->n; q++)
