@@ -139,95 +139,123 @@ static void knn_free(void *p)
     free(m);
 }
 
-/* A neighbour candidate: similarity, compact x (tie-break), offset rating. */
-typedef struct {
-    float s;
-    int32_t x;
-    float v;
-} knn_cand;
-
-/* a ranks before b: larger similarity, then lower x */
-static int before(const knn_cand *a, const knn_cand *b)
+/* The k-th largest of a[0..n) (0 < k <= n); a is reordered (Hoare quickselect). */
+static float kth_largest(float *a, long n, long k)
 {
-    return a->s > b->s || (a->s == b->s && a->x < b->x);
-}
-
-/* Reorder c[0..n) so that its k first entries are the k best (any order); 0 < k < n. */
-static void select_top(knn_cand *c, long n, long k)
-{
-    long lo = 0, hi = n - 1;
+    long lo = 0, hi = n - 1, want = k - 1;
     while (lo < hi) {
-        knn_cand piv = c[lo + (hi - lo) / 2];
+        float piv = a[lo + (hi - lo) / 2];
         long i = lo, j = hi;
         while (i <= j) {
-            while (before(&c[i], &piv))
+            while (a[i] > piv)
                 i++;
-            while (before(&piv, &c[j]))
+            while (a[j] < piv)
                 j--;
             if (i <= j) {
-                knn_cand t = c[i];
-                c[i] = c[j];
-                c[j] = t;
-                i++;
-                j--;
+                float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
             }
         }
-        /* now c[lo..j] rank before or equal piv, c[i..hi] after or equal, j < i */
-        if (k - 1 <= j)
+        /* a[lo..j] >= piv, a[i..hi] <= piv, entries between equal piv */
+        if (want <= j)
             hi = j;
-        else if (k - 1 >= i)
+        else if (want >= i)
             lo = i;
         else
-            return;
+            return piv;
     }
+    return a[want];
 }
 
 enum { KNN_OK = 0, KNN_UNSEEN = 1, KNN_FEW = 2 };
 
-/* Prediction before clipping; *how = KNN_OK, KNN_UNSEEN (user or item unseen) or KNN_FEW
- * (fewer than min_k neighbours). buf holds max_deg candidates. */
-static double knn_raw(const knn_model *m, int32_t u, int32_t i, knn_cand *buf, int *how)
+/* The fallback / starting value of (u, i) into *base: mu (basic), mu_x (means; mu for an
+ * unseen x), mu + the known biases (baseline). 1 when both u and i were seen in training. */
+static int knn_base(const knn_model *m, int32_t u, int32_t i, double *base)
 {
     int su = u >= 0 && u < m->n_users && m->nu[u] > 0;
     int si = i >= 0 && i < m->n_items && m->ni[i] > 0;
-    double base = m->mu;
+    *base = m->mu;
     if (m->pred == PRED_BASELINE)
-        base += (su ? m->bu[u] : 0) + (si ? m->bi[i] : 0);
-    if (!(su && si)) {
-        *how = KNN_UNSEEN;
-        return base;
-    }
-    int32_t x = m->item_based ? i : u, y = m->item_based ? u : i;
-    int32_t xc = m->xmap[x];
-    if (m->pred == PRED_MEANS)
-        base = m->xmean[xc];
-    const float *row = m->sim + (size_t)xc * (size_t)m->n_xc;
+        *base += (su ? m->bu[u] : 0) + (si ? m->bi[i] : 0);
+    if (m->pred == PRED_MEANS && su && si)
+        *base = m->xmean[m->xmap[m->item_based ? i : u]];
+    return su && si;
+}
+
+/* The neighbourhood term from the similarities s[0..deg) of the raters of y to x (listed by
+ * increasing x', so "ties at the k-th similarity go to the lower x'" is "the first met") and
+ * their offset ratings val: one pass sums every positive neighbour; only when there are more
+ * than k, the k-th largest similarity t is found (quickselect on a copy in buf) and a second
+ * pass sums those above t and the first (k - #above) equal to t. The prediction from base:
+ * *how = KNN_OK, or KNN_FEW (fewer than min_k, or no, neighbours: base). */
+static double knn_combine(const knn_model *m, double base, const float *s, const float *val,
+                          long deg, float *buf, int *how)
+{
     long n = 0;
-    for (long q = m->off[y]; q < m->off[y + 1]; q++) {
-        int32_t nb = m->nbx[q];
-        float s = row[nb];
-        if (s > 0) {
-            buf[n].s = s;
-            buf[n].x = nb;
-            buf[n].v = m->val[q];
-            n++;
-        }
+    double ss = 0, sv = 0;
+    for (long q = 0; q < deg; q++) {   /* branch-free: the signs are not predictable */
+        float w = fmaxf(s[q], 0.0f);   /* maxss, no branch */
+        buf[n] = s[q];
+        n += s[q] > 0;
+        ss += w;
+        sv += (double)w * val[q];
     }
     if (n > m->k) {
-        select_top(buf, n, m->k);
+        float t = kth_largest(buf, n, m->k);
+        long above = 0;
+        for (long q = 0; q < n; q++)
+            above += buf[q] > t;
+        long ties = m->k - above;
+        ss = sv = 0;
+        for (long q = 0; q < deg; q++)
+            if (s[q] > t || (s[q] == t && ties-- > 0)) {
+                ss += s[q];
+                sv += (double)s[q] * val[q];
+            }
         n = m->k;
     }
     if (n < m->min_k || n == 0) {
         *how = KNN_FEW;
         return base;   /* basic: mu */
     }
-    double ss = 0, sv = 0;
-    for (long q = 0; q < n; q++) {
-        ss += buf[q].s;
-        sv += (double)buf[q].s * buf[q].v;
-    }
     *how = KNN_OK;
     return m->pred == PRED_BASIC ? sv / ss : base + sv / ss;
+}
+
+/* Prediction before clipping; *how = KNN_OK, KNN_UNSEEN (user or item unseen) or KNN_FEW.
+ * S and buf hold max_deg floats each. */
+static double knn_raw(const knn_model *m, int32_t u, int32_t i, float *S, float *buf, int *how)
+{
+    double base;
+    if (!knn_base(m, u, i, &base)) {
+        *how = KNN_UNSEEN;
+        return base;
+    }
+    int32_t x = m->item_based ? i : u, y = m->item_based ? u : i;
+    const float *row = m->sim + (size_t)m->xmap[x] * (size_t)m->n_xc;
+    const int32_t *nbx = m->nbx + m->off[y];
+    long deg = m->off[y + 1] - m->off[y];
+    for (long q = 0; q < deg; q++)
+        S[q] = row[nbx[q]];
+    return knn_combine(m, base, S, m->val + m->off[y], deg, buf, how);
+}
+
+#define KNN_TILE 16   /* item-based: consecutive items of one user scored together */
+
+/* Item-based: how many of the pairs from k on (at most KNN_TILE) are one seen user with
+ * consecutive seen items of consecutive compact rows (the catalogue metrics' order). */
+static int tile_length(const knn_model *m, long n, const int32_t *u, const int32_t *i, long k)
+{
+    if (!m->item_based || u[k] < 0 || u[k] >= m->n_users || m->nu[u[k]] == 0 || i[k] < 0 ||
+        i[k] >= m->n_items || m->xmap[i[k]] < 0)
+        return 1;
+    int c = 1;
+    while (c < KNN_TILE && k + c < n && u[k + c] == u[k] && i[k + c] == i[k] + c &&
+           i[k + c] < m->n_items && m->xmap[i[k + c]] == m->xmap[i[k]] + c)
+        c++;
+    return c;
 }
 
 static void knn_predict(const void *model, const ds_data *d, long n, const int32_t *u,
@@ -235,25 +263,54 @@ static void knn_predict(const void *model, const ds_data *d, long n, const int32
 {
     const knn_model *m = model;
     int clip = d->rating_max > d->rating_min;
-    knn_cand *buf = malloc((size_t)(m->max_deg > 0 ? m->max_deg : 1) * sizeof *buf);
-    for (long k = 0; k < n; k++) {
-        int how;
-        double p = buf ? knn_raw(m, u[k], i[k], buf, &how) : NAN;   /* NaN: out of memory */
-        if (clip && !isnan(p))
-            p = p < d->rating_min ? d->rating_min : p > d->rating_max ? d->rating_max : p;
-        out[k] = p;
+    size_t deg1 = (size_t)(m->max_deg > 0 ? m->max_deg : 1);
+    float *S = malloc((size_t)KNN_TILE * deg1 * sizeof *S), *buf = malloc(deg1 * sizeof *buf);
+    for (long k = 0; k < n;) {
+        int T = S && buf ? tile_length(m, n, u, i, k) : 1, how;
+        if (!S || !buf) {
+            out[k++] = NAN;   /* out of memory */
+            continue;
+        }
+        if (T == 1) {
+            out[k] = knn_raw(m, u[k], i[k], S, buf, &how);
+        } else {
+            /* sim(x, x') = sim(x', x): the T targets' similarities to one rater x' are T
+             * neighbouring floats of row x', read together */
+            int32_t y = u[k];
+            const int32_t *nbx = m->nbx + m->off[y];
+            long deg = m->off[y + 1] - m->off[y];
+            size_t xc0 = (size_t)m->xmap[i[k]];
+            for (long q = 0; q < deg; q++) {
+                const float *p = m->sim + (size_t)nbx[q] * (size_t)m->n_xc + xc0;
+                for (int c = 0; c < T; c++)
+                    S[(size_t)c * deg + q] = p[c];
+            }
+            for (int c = 0; c < T; c++) {
+                double base;
+                knn_base(m, u[k + c], i[k + c], &base);
+                out[k + c] = knn_combine(m, base, S + (size_t)c * deg, m->val + m->off[y], deg,
+                                         buf, &how);
+            }
+        }
+        for (int c = 0; c < T; c++) {
+            double p = out[k + c];
+            if (clip)
+                out[k + c] = p < d->rating_min ? d->rating_min : p > d->rating_max ? d->rating_max : p;
+        }
+        k += T;
     }
+    free(S);
     free(buf);
 }
 
 /* Pairs of s that fell back because an entity is unseen (*unseen) or had < min_k neighbours. */
-static void count_fallback(const knn_model *m, const ds_split *s, knn_cand *buf, long *unseen,
-                           long *few)
+static void count_fallback(const knn_model *m, const ds_split *s, float *S, float *buf,
+                           long *unseen, long *few)
 {
     *unseen = *few = 0;
     for (long k = 0; k < s->n; k++) {
         int how;
-        knn_raw(m, s->user[k], s->item[k], buf, &how);
+        knn_raw(m, s->user[k], s->item[k], S, buf, &how);
         *unseen += how == KNN_UNSEEN;
         *few += how == KNN_FEW;
     }
@@ -309,8 +366,8 @@ static void *knn_train(const est_fit_ctx *ctx)
     knn_model *m = calloc(1, sizeof *m);
     double *acc_u = NULL, *acc_i = NULL;
     float *simval = NULL;
-    long *fill = NULL;
-    knn_cand *buf = NULL;
+    long *fill = NULL, *xorder = NULL, *xoff = NULL;
+    float *buf = NULL, *S = NULL;
     int ok = 0;
     if (!m)
         goto oom;
@@ -380,7 +437,19 @@ static void *knn_train(const est_fit_ctx *ctx)
             m->max_deg = m->off[y + 1];
         m->off[y + 1] += m->off[y];
     }
-    for (long q = 0; q < tr->n; q++) {
+    /* visit the pairs by increasing x (counting sort), so every y lists its raters by x */
+    xorder = malloc((size_t)tr->n * sizeof *xorder);
+    xoff = calloc((size_t)m->n_x + 1, sizeof *xoff);
+    if (!xorder || !xoff)
+        goto oom;
+    for (long q = 0; q < tr->n; q++)
+        xoff[xs[q] + 1]++;
+    for (int x = 0; x < m->n_x; x++)
+        xoff[x + 1] += xoff[x];
+    for (long q = 0; q < tr->n; q++)
+        xorder[xoff[xs[q]]++] = q;
+    for (long o = 0; o < tr->n; o++) {
+        long q = xorder[o];
         int32_t x = xs[q], y = ys[q];
         long at = m->off[y] + fill[y]++;
         double r = tr->rating[q], bxy = need_bsl ? m->mu + m->bu[tr->user[q]] + m->bi[tr->item[q]] : 0;
@@ -400,12 +469,13 @@ static void *knn_train(const est_fit_ctx *ctx)
     cv->best_epoch = 0;
     cv->stopped_by[0] = '\0';
     buf = malloc((size_t)(m->max_deg > 0 ? m->max_deg : 1) * sizeof *buf);
-    if (!buf)
+    S = malloc((size_t)(m->max_deg > 0 ? m->max_deg : 1) * sizeof *S);
+    if (!buf || !S)
         goto oom;
     double fit_s = now_seconds() - t0;
     long uw, fw, uc, fc;
-    count_fallback(m, &d->test_warm, buf, &uw, &fw);
-    count_fallback(m, &d->test_cold, buf, &uc, &fc);
+    count_fallback(m, &d->test_warm, S, buf, &uw, &fw);
+    count_fallback(m, &d->test_cold, S, buf, &uc, &fc);
     cv->n_fallback = uw + uc;
     static const char *const simname[] = {"cosine", "msd", "pearson", "pearson_baseline", "jaccard"};
     static const char *const predname[] = {"basic", "means", "baseline"};
@@ -425,7 +495,10 @@ done:
     free(acc_i);
     free(simval);
     free(fill);
+    free(xorder);
+    free(xoff);
     free(buf);
+    free(S);
     if (!ok) {
         knn_free(m);
         return NULL;
