@@ -142,6 +142,14 @@ for study in $studies; do
             fi
             echo '```' ;;
         esac
+        if [ "$study" = baselines ] || [ "$study" = movielens100k ]; then
+            echo
+            echo "Paired comparisons of every two methods on the same data (t2rec compare):"
+            echo '```'
+            "$T2REC" compare "$out"
+            [ "$study" = baselines ] && { echo; "$T2REC" compare "$out" --metric excess_risk_warm; }
+            echo '```'
+        fi
         case $study in
         intrinsic_dim|truth)
             echo
