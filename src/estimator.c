@@ -9,12 +9,13 @@
 extern const est_method est_baseline, est_oracle, est_twotower, est_mf, est_autorec;
 extern const est_method est_joint;
 extern const est_method est_compress;
+extern const est_method est_convae;
 extern const est_method est_pipeline;
 extern const est_method est_knn;
 extern const est_method est_twotimescale;
 
 const est_method *const est_methods[] = {
-    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, &est_compress, &est_knn, &est_twotimescale, &est_pipeline, NULL,
+    &est_twotower, &est_baseline, &est_oracle, &est_mf, &est_autorec, &est_joint, &est_compress, &est_knn, &est_twotimescale, &est_pipeline, &est_convae, NULL,
 };
 
 const est_method *est_find(const char *name)

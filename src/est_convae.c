@@ -1,0 +1,388 @@
+/* est_convae.c — the `convae` method: the implicit + explicit autoencoder of nn_convae.h (our
+ * reading of Ledent, Kasalický, Alves, Lauw, TNNLS 2025; only the abstract is public to us).
+ *
+ * Vectors: side = item (default, like I-AutoRec: one row per item over the users) or user (one
+ * row per user over the items). A row's observed entries are its training ratings, mapped to
+ * levels 1..L: on data with a rating scale (MovieLens) level = rating - rating_min + 1; otherwise
+ * the training ratings must be integers (synthetic with stars = 1) and the scale is their range;
+ * anything else is a failed fit with that message. Unobserved entries for the implicit head are
+ * sampled afresh for every row in every epoch: round(neg_ratio x observed) entries drawn
+ * uniformly among the row's unobserved ones (at most all of them), weighted w_neg in the BCE.
+ *
+ * Training: AdamW (decay on Wc, E, D, wo, Wr) on minibatches of `batch` rows shuffled every epoch
+ * (GSL mt19937 seeded with ctx->seed, which also draws the Glorot initialisation); the loss per
+ * observed entry as in nn_convae.h; early stopping on valid RMSE with `patience` (best weights
+ * kept); a non-finite loss fails the fit.
+ * Prediction for (u, i): the row's code h (from its training ratings; a row with none: the
+ * code of an empty row), then the expected rating sum_l P(level l | observed) x rating(l)
+ * (the explicit head alone; P(observe) is not mixed in). An entry whose entity never appears in
+ * training (its decoder row was never fitted) gets the mean training rating (n_fallback).
+ * Predictions are clipped to the rating scale.
+ */
+#include "estimator.h"
+#include "nn_convae.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <gsl/gsl_rng.h>
+
+static const param_spec cv_params[] = {
+    {"side", PT_ENUM, "item", 0, 0, "item|user",
+     "item: one row per item over the users (like I-AutoRec); user: one row per user over the items"},
+    {"channels", PT_INT, "4", 1, 64, NULL, "C: channels of the shared 1x1 convolution"},
+    {"hidden", PT_INT, "500", 1, 65536, NULL, "sigmoid hidden units"},
+    {"lr", PT_REAL, "0.001", 1e-9, 10, NULL, "AdamW learning rate"},
+    {"weight_decay", PT_REAL, "0", 0, 1e6, NULL, "AdamW decoupled decay of the weight matrices"},
+    {"batch", PT_INT, "32", 1, 1 << 24, NULL, "rows per minibatch"},
+    {"epochs", PT_INT, "100", 1, 1000000, NULL, "largest number of epochs"},
+    {"patience", PT_INT, "10", 0, 1000000, NULL,
+     "stop after this many epochs without valid RMSE improvement (0 = never)"},
+    {"min_delta", PT_REAL, "0", 0, 1e300, NULL, "smallest valid RMSE decrease that counts"},
+    {"neg_ratio", PT_REAL, "1", 0, 1000, NULL,
+     "sampled unobserved entries per observed entry of a row, every epoch (implicit head)"},
+    {"w_neg", PT_REAL, "1", 0, 1e6, NULL, "weight of a sampled unobserved entry in the BCE"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+typedef struct {
+    int side, C, H, batch, epochs, patience;
+    double lr, weight_decay, min_delta, neg_ratio, w_neg;
+} cv_param;
+
+static const char *cv_parse(const kvset *kv, cv_param *p, const char **bad_key)
+{
+    const char *m = param_check_table(cv_params, kv, bad_key);
+    if (m)
+        return m;
+    p->side = strcmp(param_str(cv_params, kv, "side"), "user") == 0;
+    p->C = (int)param_int(cv_params, kv, "channels");
+    p->H = (int)param_int(cv_params, kv, "hidden");
+    p->lr = param_real(cv_params, kv, "lr");
+    p->weight_decay = param_real(cv_params, kv, "weight_decay");
+    p->batch = (int)param_int(cv_params, kv, "batch");
+    p->epochs = (int)param_int(cv_params, kv, "epochs");
+    p->patience = (int)param_int(cv_params, kv, "patience");
+    p->min_delta = param_real(cv_params, kv, "min_delta");
+    p->neg_ratio = param_real(cv_params, kv, "neg_ratio");
+    p->w_neg = param_real(cv_params, kv, "w_neg");
+    return NULL;
+}
+
+static const char *cv_check_parameter(const kvset *params, const char **bad_key)
+{
+    cv_param p;
+    return cv_parse(params, &p, bad_key);
+}
+
+typedef struct {
+    int side, n_vec, dim;       /* rows, entries per row */
+    int L;
+    double lo;                  /* rating of level 1 */
+    double mu, rmin, rmax;      /* fallback; clipping range (rmax <= rmin: none) */
+    nn_convae *net;
+    long *ptr;                  /* (n_vec + 1) CSR of the training entries by row */
+    int32_t *col;
+    int8_t *lev;
+    char *seen;                 /* (dim) entry entity has training ratings */
+    float *code;                /* (n_vec, H) codes h of the rows */
+} cv_model;
+
+static void cv_free(void *p)
+{
+    cv_model *m = p;
+    if (!m)
+        return;
+    nn_convae_free(m->net);
+    free(m->ptr);
+    free(m->col);
+    free(m->lev);
+    free(m->seen);
+    free(m->code);
+    free(m);
+}
+
+static nn_convae_row cv_row(const cv_model *m, int v)
+{
+    nn_convae_row r = {(int)(m->ptr[v + 1] - m->ptr[v]), 0, m->col + m->ptr[v],
+                       m->lev + m->ptr[v], NULL};
+    return r;
+}
+
+static void cv_encode_all(cv_model *m)
+{
+    for (int v = 0; v < m->n_vec; v++) {
+        nn_convae_row r = cv_row(m, v);
+        nn_convae_encode(m->net, &r, m->code + (size_t)v * m->net->H);
+    }
+}
+
+static void cv_predict(const void *model, const ds_data *d, long n, const int32_t *u,
+                       const int32_t *i, double *out)
+{
+    (void)d;
+    const cv_model *m = model;
+    double p[64], po;
+    int clip = m->rmax > m->rmin;
+    for (long k = 0; k < n; k++) {
+        int32_t v = m->side ? u[k] : i[k], c = m->side ? i[k] : u[k];
+        double y = m->mu;
+        if (v >= 0 && v < m->n_vec && c >= 0 && c < m->dim && m->seen[c]) {
+            nn_convae_heads(m->net, m->code + (size_t)v * m->net->H, c, &po, p);
+            y = 0;
+            for (int l = 0; l < m->L; l++)
+                y += p[l] * (m->lo + l);
+        }
+        if (clip)
+            y = y < m->rmin ? m->rmin : y > m->rmax ? m->rmax : y;
+        out[k] = y;
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double rmse(const double *p, const double *y, long n)
+{
+    double s = 0;
+    for (long k = 0; k < n; k++)
+        s += (p[k] - y[k]) * (p[k] - y[k]);
+    return sqrt(s / n);
+}
+
+static long count_fallback(const cv_model *m, const ds_split *s)
+{
+    long n = 0;
+    for (long k = 0; k < s->n; k++) {
+        int32_t v = m->side ? s->user[k] : s->item[k], c = m->side ? s->item[k] : s->user[k];
+        n += !(v >= 0 && v < m->n_vec && c >= 0 && c < m->dim && m->seen[c]);
+    }
+    return n;
+}
+
+static void *cv_train(const est_fit_ctx *ctx)
+{
+    const ds_data *d = ctx->data;
+    cv_param prm;
+    const char *bad = NULL, *msg = cv_parse(ctx->params, &prm, &bad);
+    if (msg) {
+        snprintf(ctx->err, ctx->errlen, "%s: %s", bad, msg);
+        return NULL;
+    }
+    long N = d->train.n;
+    if (N < 1) {
+        snprintf(ctx->err, ctx->errlen, "empty training split");
+        return NULL;
+    }
+    double t0 = now_seconds();
+    cv_model *m = calloc(1, sizeof *m);
+    int32_t *rows = NULL, *negs = NULL;
+    float *best = NULL;
+    double *pv = NULL;
+    char *mark = NULL;
+    nn_convae_row *batch = NULL;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    int ok = 0;
+    if (!m || !rng)
+        goto oom;
+    m->side = prm.side;
+    m->n_vec = prm.side ? d->n_users : d->n_items;
+    m->dim = prm.side ? d->n_items : d->n_users;
+    m->rmin = d->rating_min;
+    m->rmax = d->rating_max;
+    /* rating levels */
+    double lo = INFINITY, hi = -INFINITY;
+    int integral = 1;
+    m->mu = 0;
+    for (long k = 0; k < N; k++) {
+        double r = d->train.rating[k];
+        lo = r < lo ? r : lo;
+        hi = r > hi ? r : hi;
+        integral &= r == floor(r);
+        m->mu += r;
+    }
+    m->mu /= N;
+    if (m->rmax > m->rmin && m->rmin == floor(m->rmin) && m->rmax == floor(m->rmax)) {
+        lo = m->rmin;
+        hi = m->rmax;
+    } else if (!integral) {
+        snprintf(ctx->err, ctx->errlen, "convae needs ratings on integer levels (MovieLens, or "
+                 "synthetic data with stars = 1)");
+        goto fail;
+    }
+    m->lo = lo;
+    m->L = (int)(hi - lo) + 1;
+    if (m->L < 2 || m->L > 64) {
+        snprintf(ctx->err, ctx->errlen, "convae needs 2..64 rating levels (training ratings span "
+                 "%g..%g)", lo, hi);
+        goto fail;
+    }
+    m->ptr = calloc((size_t)m->n_vec + 1, sizeof *m->ptr);
+    m->col = malloc((size_t)N * sizeof *m->col);
+    m->lev = malloc((size_t)N * sizeof *m->lev);
+    m->seen = calloc((size_t)m->dim, 1);
+    rows = malloc((size_t)m->n_vec * sizeof *rows);
+    mark = calloc((size_t)m->dim, 1);
+    pv = malloc((size_t)(d->valid.n > 0 ? d->valid.n : 1) * sizeof *pv);
+    if (!m->ptr || !m->col || !m->lev || !m->seen || !rows || !mark || !pv)
+        goto oom;
+    for (long k = 0; k < N; k++) {
+        int32_t v = m->side ? d->train.user[k] : d->train.item[k];
+        m->ptr[v + 1]++;
+        m->seen[m->side ? d->train.item[k] : d->train.user[k]] = 1;
+    }
+    for (int v = 0; v < m->n_vec; v++)
+        m->ptr[v + 1] += m->ptr[v];
+    {
+        long *fill = malloc((size_t)m->n_vec * sizeof *fill);
+        if (!fill)
+            goto oom;
+        memcpy(fill, m->ptr, (size_t)m->n_vec * sizeof *fill);
+        for (long k = 0; k < N; k++) {
+            int32_t v = m->side ? d->train.user[k] : d->train.item[k];
+            int32_t c = m->side ? d->train.item[k] : d->train.user[k];
+            double r = d->train.rating[k];
+            int lv = (int)lround(r - lo) + 1;
+            lv = lv < 1 ? 1 : lv > m->L ? m->L : lv;
+            m->col[fill[v]] = c;
+            m->lev[fill[v]++] = (int8_t)lv;
+        }
+        free(fill);
+    }
+    int V = 0;
+    long maxrow = 0;
+    for (int v = 0; v < m->n_vec; v++)
+        if (m->ptr[v + 1] > m->ptr[v]) {
+            rows[V++] = v;
+            maxrow = m->ptr[v + 1] - m->ptr[v] > maxrow ? m->ptr[v + 1] - m->ptr[v] : maxrow;
+        }
+    int B = prm.batch < V ? prm.batch : V;
+    long negcap = (long)ceil(prm.neg_ratio * (double)maxrow) + 1;
+    negs = malloc((size_t)B * (size_t)negcap * sizeof *negs);
+    batch = malloc((size_t)B * sizeof *batch);
+    m->net = nn_convae_new(m->dim, m->L, prm.C, prm.H, (float)prm.lr, (float)prm.weight_decay,
+                           ctx->err, ctx->errlen);
+    m->code = malloc((size_t)m->n_vec * prm.H * sizeof *m->code);
+    if (!m->net)
+        goto fail;
+    best = malloc(m->net->n_params * sizeof *best);
+    if (!negs || !batch || !m->code || !best)
+        goto oom;
+    gsl_rng_set(rng, (unsigned long)ctx->seed);
+    nn_convae_init(m->net, rng);
+    memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+
+    est_curves *cv = ctx->curves;
+    est_early early;
+    est_early_init(&early, prm.patience, prm.min_delta, d->valid.n > 0);
+    snprintf(cv->stopped_by, sizeof cv->stopped_by, "cap");
+    for (int epoch = 1; epoch <= prm.epochs; epoch++) {
+        for (int k = V - 1; k > 0; k--) {
+            int j = (int)gsl_rng_uniform_int(rng, (unsigned long)k + 1), t = rows[k];
+            rows[k] = rows[j];
+            rows[j] = t;
+        }
+        double sum = 0;
+        long nobs = 0;
+        for (int s = 0; s < V; s += B) {
+            int Bc = V - s < B ? V - s : B;
+            long bobs = 0;
+            for (int b = 0; b < Bc; b++) {
+                nn_convae_row r = cv_row(m, rows[s + b]);
+                int32_t *ng = negs + (size_t)b * negcap;
+                long want = lround(prm.neg_ratio * r.n_obs), free_ = m->dim - r.n_obs, got = 0;
+                want = want > free_ ? free_ : want;
+                for (int q = 0; q < r.n_obs; q++)
+                    mark[r.obs_item[q]] = 1;
+                for (long tries = 0; got < want && tries < 50 * (want + 1); tries++) {
+                    int32_t c = (int32_t)gsl_rng_uniform_int(rng, (unsigned long)m->dim);
+                    if (!mark[c]) {
+                        mark[c] = 2;
+                        ng[got++] = c;
+                    }
+                }
+                for (int q = 0; q < r.n_obs; q++)
+                    mark[r.obs_item[q]] = 0;
+                for (long q = 0; q < got; q++)
+                    mark[ng[q]] = 0;
+                r.n_neg = (int)got;
+                r.neg_item = ng;
+                batch[b] = r;
+                bobs += r.n_obs;
+            }
+            double loss = nn_convae_step(m->net, batch, Bc, prm.w_neg);
+            if (!isfinite(loss)) {
+                snprintf(ctx->err, ctx->errlen, "non-finite loss at epoch %d", epoch);
+                snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
+                goto fail;
+            }
+            sum += loss * bobs;
+            nobs += bobs;
+        }
+        double vr = NAN;
+        cv_encode_all(m);
+        if (d->valid.n > 0) {
+            cv_predict(m, d, d->valid.n, d->valid.user, d->valid.item, pv);
+            vr = rmse(pv, d->valid.rating, d->valid.n);
+        }
+        if (est_curves_push(cv, sum / (nobs ? nobs : 1), vr, NAN, now_seconds() - t0) != 0)
+            goto oom;
+        cv->epochs_run = epoch;
+        int es = est_early_step(&early, epoch, vr, ctx->err, ctx->errlen);
+        if (es == EST_EARLY_NONFINITE) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "diverged");
+            goto fail;
+        }
+        if (es == EST_EARLY_BEST)
+            memcpy(best, m->net->params, m->net->n_params * sizeof *best);
+        else if (es == EST_EARLY_STOP) {
+            snprintf(cv->stopped_by, sizeof cv->stopped_by, "patience");
+            break;
+        }
+    }
+    if (d->valid.n > 0)
+        memcpy(m->net->params, best, m->net->n_params * sizeof *best);
+    cv_encode_all(m);
+    cv->best_epoch = early.best_epoch;
+    cv->n_fallback = count_fallback(m, &d->valid) + count_fallback(m, &d->test_warm) +
+                     count_fallback(m, &d->test_cold);
+    snprintf(cv->note, sizeof cv->note,
+             "convae side=%s levels=%d (%g..%g) channels=%d hidden=%d adamw lr=%g wd=%g batch=%d "
+             "neg_ratio=%g w_neg=%g rows=%d params=%zu", m->side ? "user" : "item", m->L, lo, hi,
+             prm.C, prm.H, prm.lr, prm.weight_decay, B, prm.neg_ratio, prm.w_neg, V,
+             m->net->n_params);
+    ok = 1;
+    goto done;
+oom:
+    snprintf(ctx->err, ctx->errlen, "out of memory (convae)");
+fail:
+done:
+    free(rows);
+    free(negs);
+    free(best);
+    free(pv);
+    free(mark);
+    free(batch);
+    if (rng)
+        gsl_rng_free(rng);
+    if (!ok) {
+        cv_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+const est_method est_convae = {
+    .name = "convae",
+    .params = cv_params,
+    .cold_capable = 1,
+    .check_parameter = cv_check_parameter,
+    .train = cv_train,
+    .predict = cv_predict,
+    .free_model = cv_free,
+};
