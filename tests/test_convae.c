@@ -183,11 +183,84 @@ static void test_pytorch(void **state)
     assert_int_equal(tu_run(cmd, NULL, 0), 0);
 }
 
+static int make_data(ds_data *d, int stars)
+{
+    synth_params p;
+    synth_params_default(&p);
+    p.seed = 3;
+    p.n_obs = 6000;
+    p.obs_per_user = p.obs_per_item = 40;
+    p.truth = SYNTH_SMOOTH;
+    p.noise = 0.3;
+    p.stars = stars;
+    p.test_cold_pairs = 100;
+    p.test_warm_pairs = 300;
+    synth_dataset s;
+    char err[256];
+    if (synth_generate(&p, &s, err, sizeof err) != 0) {
+        print_error("synth_generate: %s\n", err);
+        return -1;
+    }
+    ds_from_synth(&s, d);
+    synth_dataset_free(&s);
+    return 0;
+}
+
+/* the estimator on starred synthetic ratings: predictions on the observed scale, valid RMSE
+ * improving on the first epoch; continuous ratings refused with a message */
+static void test_estimator(void **state)
+{
+    (void)state;
+    const est_method *m = est_find("convae");
+    assert_non_null(m);
+    ds_data d;
+    assert_int_equal(make_data(&d, 1), 0);
+    const char *kv[] = {"hidden=32", "epochs=15", "patience=0", "lr=0.003", "weight_decay=10", NULL};
+    tu_fit_result r;
+    assert_int_equal(tu_fit(m, &d, 5, kv, &r), 0);
+    if (!r.model)
+        print_error("fit: %s\n", r.err);
+    assert_non_null(r.model);
+    double lo = INFINITY, hi = -INFINITY;
+    for (long k = 0; k < d.train.n; k++) {
+        lo = d.train.rating[k] < lo ? d.train.rating[k] : lo;
+        hi = d.train.rating[k] > hi ? d.train.rating[k] : hi;
+    }
+    long n = d.test_warm.n;
+    double *p = malloc((size_t)n * sizeof *p);
+    m->predict(r.model, &d, n, d.test_warm.user, d.test_warm.item, p);
+    double se = 0, se0 = 0, mu = 0;
+    for (long k = 0; k < d.train.n; k++)
+        mu += d.train.rating[k] / d.train.n;
+    for (long k = 0; k < n; k++) {
+        assert_true(isfinite(p[k]) && p[k] >= lo - 1e-9 && p[k] <= hi + 1e-9);
+        se += (p[k] - d.test_warm.rating[k]) * (p[k] - d.test_warm.rating[k]);
+        se0 += (mu - d.test_warm.rating[k]) * (mu - d.test_warm.rating[k]);
+    }
+    const est_curves *c = &r.curves;
+    print_message("estimator: levels %g..%g, valid RMSE %.4f (epoch 1) -> %.4f (epoch %d); test_warm "
+                  "RMSE %.4f vs mean %.4f\n", lo, hi, c->valid_rmse[0], c->valid_rmse[c->n - 1],
+                  c->n, sqrt(se / n), sqrt(se0 / n));
+    assert_true(c->valid_rmse[c->n - 1] < c->valid_rmse[0]);
+    assert_true(sqrt(se / n) < sqrt(se0 / n));
+    free(p);
+    tu_fit_free(m, &r);
+    ds_free(&d);
+
+    assert_int_equal(make_data(&d, 0), 0);
+    assert_int_equal(tu_fit(m, &d, 5, kv, &r), 0);
+    assert_null(r.model);
+    assert_non_null(strstr(r.err, "integer levels"));
+    tu_fit_free(m, &r);
+    ds_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_pytorch),
+        cmocka_unit_test(test_estimator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
