@@ -449,6 +449,137 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Build the file image and write it to tmp (fsync'd), for h5out_write. 0, or -1 with a message. */
+static int build_and_write(const char *path, const char *tmp, const cell_record *recs, int n,
+                           char *err, size_t errlen)
+{
+    /* The file is built in memory (HDF5's core driver, no backing store) and written out with
+     * plain write(2) calls: HDF5 never does I/O on the disk here, so a full disk or an I/O error
+     * is one errno we report, and never an HDF5 file left half-closed (which crashed HDF5's
+     * clean-up at exit: issue 19). The bytes are those of a file written directly. */
+    h5_quiet q;
+    quiet_on(&q);
+    int rc = -1;
+    void *image = NULL;
+    ssize_t size = -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    size_t incr = (size_t)n * 16384 > (1u << 20) ? (size_t)n * 16384 : (1u << 20);
+    hid_t f = fapl < 0 || H5Pset_fapl_core(fapl, incr, 0) < 0 ? -1
+              : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (f < 0) {
+        seterr(err, errlen, "cannot write %s: HDF5 cannot create a file (out of memory?)", path);
+    } else {
+        rc = write_all(f, recs, n);
+        if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
+            rc = -1;
+        if (rc == 0 && (size = H5Fget_file_image(f, NULL, 0)) <= 0)
+            rc = -1;
+        if (rc == 0 && !(image = malloc((size_t)size)))
+            rc = -1;
+        if (rc == 0 && H5Fget_file_image(f, image, (size_t)size) != size)
+            rc = -1;
+        if (H5Fclose(f) < 0)
+            rc = -1;
+        if (rc != 0)
+            seterr(err, errlen, "cannot write %s: HDF5 error while building the file in memory "
+                   "(out of memory?)", path);
+    }
+    quiet_off(&q);
+    if (rc == 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            seterr(err, errlen, "cannot write %s: cannot create the temporary file %s: %s", path,
+                   tmp, strerror(errno));
+            rc = -1;
+        }
+        for (size_t off = 0; rc == 0 && off < (size_t)size;) {
+            ssize_t w = write(fd, (const char *)image + off, (size_t)size - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                seterr(err, errlen, "cannot write %s: writing %s failed: %s", path, tmp,
+                       w < 0 ? strerror(errno) : "no progress");
+                rc = -1;
+            } else {
+                off += (size_t)w;
+            }
+        }
+        if (rc == 0 && fsync(fd) != 0) {
+            seterr(err, errlen, "cannot write %s: sync of %s failed: %s", path, tmp, strerror(errno));
+            rc = -1;
+        }
+        if (fd >= 0 && close(fd) != 0 && rc == 0) {
+            seterr(err, errlen, "cannot write %s: closing %s failed: %s", path, tmp, strerror(errno));
+            rc = -1;
+        }
+    }
+    free(image);
+    return rc;
+}
+
+/* HDF5 1.10 does not always survive a failed allocation while it builds a file: some of its
+ * error paths corrupt its heap or its state (issue 19's malloc walk: crashes in H5O__alloc, heap
+ * corruption aborts, and at exit in H5D_close). So, like reading's probe, the file is built and
+ * written to tmp by a child process: a failure or a crash there fails this write with a message,
+ * and the caller's HDF5 library is untouched. When no child can be made: in this process. */
+static int write_isolated(const char *path, const char *tmp, const cell_record *recs, int n,
+                          char *err, size_t errlen)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return build_and_write(path, tmp, recs, n, err, errlen);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return build_and_write(path, tmp, recs, n, err, errlen);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        char e[1024] = "";
+        if (build_and_write(path, tmp, recs, n, e, sizeof e) == 0)
+            _exit(0);
+        if (write(fd[1], e, strlen(e)) < 0)
+            _exit(1);
+        _exit(1);
+    }
+    close(fd[1]);
+    char msg[1024];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd[0], msg + got, sizeof msg - 1 - got);
+        if (r > 0 && got + (size_t)r < sizeof msg - 1)
+            got += (size_t)r;
+        else if (r < 0 && errno == EINTR)
+            continue;
+        else
+            break;
+    }
+    msg[got] = '\0';
+    close(fd[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            seterr(err, errlen, "cannot write %s: lost the writing process: %s", path,
+                   strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFEXITED(st) && got > 0)
+        seterr(err, errlen, "%s", msg);
+    else if (WIFSIGNALED(st))
+        seterr(err, errlen, "cannot write %s: the HDF5 library crashed building it (signal %d; "
+               "out of memory?)", path, WTERMSIG(st));
+    else
+        seterr(err, errlen, "cannot write %s: the writing process failed (exit %d)", path,
+               WEXITSTATUS(st));
+    return -1;
+}
+
 int h5out_write(const char *path, const cell_record *recs, int n, char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -525,69 +656,7 @@ int h5out_write(const char *path, const cell_record *recs, int n, char *err, siz
         return -1;
     }
     snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    /* The file is built in memory (HDF5's core driver, no backing store) and written out with
-     * plain write(2) calls: HDF5 never does I/O on the disk here, so a full disk or an I/O error
-     * is one errno we report, and never an HDF5 file left half-closed (which crashed HDF5's
-     * clean-up at exit: issue 19). The bytes are those of a file written directly. */
-    h5_quiet q;
-    quiet_on(&q);
-    int rc = -1;
-    void *image = NULL;
-    ssize_t size = -1;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    size_t incr = (size_t)n * 16384 > (1u << 20) ? (size_t)n * 16384 : (1u << 20);
-    hid_t f = fapl < 0 || H5Pset_fapl_core(fapl, incr, 0) < 0 ? -1
-              : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (f < 0) {
-        seterr(err, errlen, "cannot write %s: HDF5 cannot create a file (out of memory?)", path);
-    } else {
-        rc = write_all(f, recs, n);
-        if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
-            rc = -1;
-        if (rc == 0 && (size = H5Fget_file_image(f, NULL, 0)) <= 0)
-            rc = -1;
-        if (rc == 0 && !(image = malloc((size_t)size)))
-            rc = -1;
-        if (rc == 0 && H5Fget_file_image(f, image, (size_t)size) != size)
-            rc = -1;
-        if (H5Fclose(f) < 0)
-            rc = -1;
-        if (rc != 0)
-            seterr(err, errlen, "cannot write %s: HDF5 error while building the file in memory "
-                   "(out of memory?)", path);
-    }
-    quiet_off(&q);
-    if (rc == 0) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (fd < 0) {
-            seterr(err, errlen, "cannot write %s: cannot create the temporary file %s: %s", path,
-                   tmp, strerror(errno));
-            rc = -1;
-        }
-        for (size_t off = 0; rc == 0 && off < (size_t)size;) {
-            ssize_t w = write(fd, (const char *)image + off, (size_t)size - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                seterr(err, errlen, "cannot write %s: writing %s failed: %s", path, tmp,
-                       w < 0 ? strerror(errno) : "no progress");
-                rc = -1;
-            } else {
-                off += (size_t)w;
-            }
-        }
-        if (rc == 0 && fsync(fd) != 0) {
-            seterr(err, errlen, "cannot write %s: sync of %s failed: %s", path, tmp, strerror(errno));
-            rc = -1;
-        }
-        if (fd >= 0 && close(fd) != 0 && rc == 0) {
-            seterr(err, errlen, "cannot write %s: closing %s failed: %s", path, tmp, strerror(errno));
-            rc = -1;
-        }
-    }
-    free(image);
+    int rc = write_isolated(path, tmp, recs, n, err, errlen);
     if (rc == 0 && rename(tmp, path) != 0) {
         seterr(err, errlen, "cannot write %s: rename from %s failed: %s", path, tmp, strerror(errno));
         rc = -1;

@@ -41,23 +41,32 @@ static void usage(FILE *f)
     fprintf(f, "  %-8s %s\n", "version", "print the code version, compiler and BLAS core");
 }
 
-static void h5_init_failed(int sig)
+static void die(const char *msg)
 {
-    static const char msg[] = "t2rec: out of memory while initialising the HDF5 library\n";
-    (void)sig;
-    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
+    if (write(2, msg, strlen(msg)) < 0) { /* nothing more to do */ }
     _exit(1);
 }
 
-static volatile sig_atomic_t h5_starting;
+static void h5_init_failed(int sig)
+{
+    (void)sig;
+    die("t2rec: out of memory while initialising the HDF5 library\n");
+}
 
-/* HDF5's own exit handler (H5dont_atexit below): an exit during its initialisation is one of
- * its allocation failures, so the message; else close the library as HDF5's handler would */
+static volatile sig_atomic_t h5_starting, main_returned;
+
+/* In place of HDF5's own exit handler (H5dont_atexit below). An exit that is not main's return
+ * comes from inside HDF5: during its initialisation, or its exit(-1) in H5I_register when an
+ * allocation fails (t2rec's own code never calls exit): a message and exit 1 instead of 255.
+ * The library is not closed at exit: after some allocation failures HDF5's shutdown crashes
+ * (H5D_close of a half-made dataset), and t2rec has closed every file it opened by then. */
 static void h5_at_exit(void)
 {
     if (h5_starting)
         h5_init_failed(0);
-    H5close();
+    if (!main_returned)
+        die("t2rec: the HDF5 library ended the process (an allocation failed inside it: out of "
+            "memory)\n");
 }
 
 /* HDF5 1.10 does not survive a failed allocation while it initialises (issue 19's malloc walk):
@@ -92,13 +101,8 @@ static void h5_start(void)
         h5_init_failed(0);
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
-    /* GSL's default handler aborts (exit 134) on e.g. a failed allocation: every GSL call
-     * site checks its return value and reports a message instead */
-    gsl_set_error_handler_off();
-    blas_setup(argc, argv);
-    h5_start();
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -117,4 +121,16 @@ int main(int argc, char **argv)
             return c->fn(argc - 1, argv + 1);
     fprintf(stderr, "t2rec: unknown command '%s' (t2rec --help lists them)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* GSL's default handler aborts (exit 134) on e.g. a failed allocation: every GSL call
+     * site checks its return value and reports a message instead */
+    gsl_set_error_handler_off();
+    blas_setup(argc, argv);
+    h5_start();
+    int rc = dispatch(argc, argv);
+    main_returned = 1;
+    return rc;
 }

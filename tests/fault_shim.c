@@ -14,8 +14,10 @@
  * addr2line) that made the failed call. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ __attribute__((constructor)) static void fault_init(void)
     const char *e = getenv("T2REC_FAULT");
     if (!e)
         return;
+    void *f[1];
+    backtrace(f, 1);   /* loads libgcc_s now, not in a crash handler */
     const char *colon = strchr(e, ':');
     if (!colon)
         return;
@@ -55,6 +59,47 @@ static int regular(int fd)
 
 static void fired_in(const char *what, const char *where);
 
+/* After a fault fired: a crash appends its backtrace to the log (innermost 40 frames; on an
+ * alternate stack, so a stack overflow is reported too), then dies of the signal as before.
+ * Only for signals the program does not handle itself. */
+static void on_crash(int sig)
+{
+    const char *p = getenv("T2REC_FAULT_LOG");
+    int fd = p ? open(p, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        void *frames[40];
+        int n = backtrace(frames, 40);
+        char line[64];
+        int l = snprintf(line, sizeof line, "signal %d, backtrace:\n", sig);
+        if (syscall(SYS_write, fd, line, (size_t)l) < 0) { /* nothing to do */ }
+        backtrace_symbols_fd(frames, n, fd);
+        close(fd);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_crashes(void)
+{
+    static char alt[256 * 1024];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    int sigs[3] = {SIGSEGV, SIGBUS, SIGABRT}, alt_set = 0;
+    for (int k = 0; k < 3; k++) {   /* only where the program (or ASan) has no handler */
+        struct sigaction old;
+        if (sigaction(sigs[k], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue;
+        if (!alt_set++)
+            sigaltstack(&ss, NULL);
+        sigaction(sigs[k], &sa, NULL);
+    }
+}
+
 static void fired(const char *what)
 {
     fired_in(what, NULL);
@@ -74,6 +119,7 @@ static void fired_in(const char *what, const char *where)
                      where ? " in " : "", where ? where : "");
     if (syscall(SYS_write, fd, line, (size_t)n) < 0) { /* nothing to do */ }
     close(fd);
+    catch_crashes();
 }
 
 ssize_t write(int fd, const void *buf, size_t n)

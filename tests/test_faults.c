@@ -283,69 +283,214 @@ static void test_cgroup_limit(void **state)
     assert_true(cells_in(out) == 1);   /* the refused cell, stored as failed */
 }
 
-/* The malloc walk: the K-th allocation of a tiny run fails (K = 1 .. 300, then x1.5 until K
- * passes the last allocation). Every run must end (60 s timeout) with exit 0, 1 or 2, and what
- * it stored must open. A signal is tolerated only when the failed allocation was made inside
- * HDF5 or inside libc for itself (HDF5 does not survive an allocation failure while it
- * initialises: its error reporting recurses until the stack overflows; counted and printed, not
- * hidden); one made by t2rec itself (malloc, calloc, realloc, strdup) must not crash. Before
- * the fix in config.c, K = 10 crashed there. */
-static void test_malloc_walk(void **state)
+/* ---------- the injection walk (issue 19, as SQLite's test suite does it) ----------
+ * tests/fault_shim.c makes the K-th malloc (calloc, realloc, strdup), write, fsync or rename of
+ * each process fail, for `run`, `merge` and `export` in turn. After every fault point: the
+ * command ends (60 s timeout) with exit 0, 1 or 2 and no signal; when it failed it says why
+ * (the errno text or "out of memory"); what it left at its output opens (a results file) or is
+ * absent or whole (merge's results file, export's CSV); exit 0 means the output is whole; and a
+ * rerun without the fault ends equal to the uninterrupted run (export --no-timing). malloc: K =
+ * every allocation up to WALK_DENSE, then every WALK_STRIDE-th, then x1.5 until K passes the
+ * last one, rerunning after every WALK_RERUN-th fault point; T2REC_FAULTS_LONG=1 (make
+ * faults-long) walks every K and reruns after every point. write/fsync/rename: every K. */
+static const char *WALK_CFG =
+    "[experiment]\nname = walk\nseed = 1\n[data]\nn_obs = 256\nuser_ambient_dim = 4\n"
+    "item_ambient_dim = 4\ntest_cold_pairs = 100\ntest_warm_pairs = 100\ntruth = smooth\n"
+    "[method.baseline]\nepochs = 2\nreg_u = 1, 2\n";
+enum { WALK_DENSE = 400, WALK_STRIDE = 97, WALK_RERUN = 8 };
+
+typedef struct {
+    const char *name;    /* run | merge | export */
+    char args[4096];     /* t2rec arguments */
+    char out[700];       /* what it writes */
+    int csv;             /* out is export's CSV (else a results file) */
+} walk_cmd;
+
+static char shim[700], flog[700], walk_want[1 << 16];
+static int walk_long;
+
+/* stdout of a shell command, malloc'd (NULL when it fails) */
+static char *slurp(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *b = malloc(cap);
+    while (b && (got = fread(b + n, 1, cap - 1 - n, p)) > 0)
+        if ((n += got) == cap - 1) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    int st = pclose(p);
+    if (!b || st != 0) {
+        free(b);
+        return NULL;
+    }
+    b[n] = '\0';
+    return b;
+}
+
+/* 1 when cmd's output equals the uninterrupted run's export */
+static int output_whole(const walk_cmd *c)
+{
+    char cmd[1024];
+    if (c->csv)
+        snprintf(cmd, sizeof cmd, "cat %s", c->out);
+    else
+        snprintf(cmd, sizeof cmd, "%s export %s --csv --no-timing 2>/dev/null", tu_t2rec(), c->out);
+    char *got = slurp(cmd);
+    int same = got && strcmp(got, walk_want) == 0;
+    free(got);
+    return same;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* One fault point: `kind`:k on command c (k = 0: no fault). Returns the exit status; *fired:
+ * whether the fault hit a call (else k was past the last one); where: the shim's log line. */
+static int walk_once(const walk_cmd *c, const char *kind, long k, int *fired, char *where,
+                     size_t wl, char *log, size_t ll)
+{
+    char cmd[8192];
+    /* run's staging folder and merge/export's output go first: each attempt starts afresh */
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s.cells %s; %s timeout 60 env T2REC_FAULT=%s:%ld "
+             "T2REC_FAULT_LOG=%s LD_PRELOAD=%s %s %s", c->out, c->out, flog,
+             tu_sanitized() ? "ASAN_OPTIONS=\"$ASAN_OPTIONS:verify_asan_link_order=0\"" : "",
+             kind, k, flog, shim, tu_t2rec(), c->args);
+    int rc = tu_run(cmd, log, ll);
+    where[0] = '\0';
+    FILE *f = fopen(flog, "r");
+    if (f) {
+        if (!fgets(where, (int)wl, f))
+            where[0] = '\0';
+        fclose(f);
+    }
+    where[strcspn(where, "\n")] = '\0';
+    *fired = where[0] != '\0';
+    return rc;
+}
+
+/* the checks after one fault point; returns 0, or fails the test */
+static void walk_check(const walk_cmd *c, const char *kind, long k, int rc, const char *where,
+                       const char *log, int rerun, int *nrerun)
+{
+    if (rc == 124)
+        fail_msg("%s with %s:%ld: did not end in 60 s (%s)\n%s", c->name, kind, k, where, log);
+    if (rc < 0 || rc > 2)
+        fail_msg("%s with %s:%ld: exit %d (want 0, 1 or 2; no signal); %s\n%s", c->name, kind, k,
+                 rc, where, log);
+    if (rc != 0 && !strstr(log, "out of memory") && !strstr(log, "Cannot allocate memory") &&
+        !strstr(log, "No space left") && !strstr(log, "Input/output error"))
+        fail_msg("%s with %s:%ld: exit %d without saying why (%s)\n%s", c->name, kind, k, rc,
+                 where, log);
+    if (rc == 0 && !output_whole(c))
+        fail_msg("%s with %s:%ld: exit 0 but the output differs from the uninterrupted run (%s)\n"
+                 "%s", c->name, kind, k, where, log);
+    if (exists(c->out)) {
+        if (!c->csv && cells_in(c->out) < 0)
+            fail_msg("%s with %s:%ld: %s does not open (%s)", c->name, kind, k, c->out, where);
+        /* merge and export write whole files or nothing */
+        if ((c->csv || !strcmp(c->name, "merge")) && !output_whole(c))
+            fail_msg("%s with %s:%ld: a partial %s was left (%s)", c->name, kind, k, c->out, where);
+    }
+    if (!rerun)
+        return;
+    char cmd[4096], rlog[16384];
+    snprintf(cmd, sizeof cmd, "%s %s", tu_t2rec(), c->args);
+    int rr = tu_run(cmd, rlog, sizeof rlog);
+    if (rr != 0 || !output_whole(c))
+        fail_msg("%s with %s:%ld: the rerun without the fault (exit %d) does not end equal to "
+                 "the uninterrupted run\n%s", c->name, kind, k, rr, rlog);
+    (*nrerun)++;
+}
+
+/* walk one kind over one command; returns the number of fault points (every one checked) */
+static int walk_kind(const walk_cmd *c, const char *kind, int *nrerun, int *exits, long *last)
+{
+    int points = 0, is_malloc = !strcmp(kind, "malloc");
+    char where[700], log[16384];
+    for (long k = 1;; k = !is_malloc || walk_long || k < WALK_DENSE ? k + 1
+                          : k < 30 * WALK_STRIDE + WALK_DENSE ? k + WALK_STRIDE : k * 3 / 2) {
+        int fired;
+        int rc = walk_once(c, kind, k, &fired, where, sizeof where, log, sizeof log);
+        if (!fired) {   /* k passed the last call: an uninterrupted run */
+            if (rc != 0 || !output_whole(c))
+                fail_msg("%s with %s:%ld (no call failed): exit %d\n%s", c->name, kind, k, rc, log);
+            *last = k - 1;
+            break;
+        }
+        if (k > 10000000)
+            fail_msg("%s: %s:%ld still fires", c->name, kind, k);
+        points++;
+        exits[rc >= 0 && rc <= 2 ? rc : 0]++;
+        walk_check(c, kind, k, rc, where, log, walk_long || points % WALK_RERUN == 0, nrerun);
+    }
+    return points;
+}
+
+static void test_fault_walk(void **state)
 {
     (void)state;
-    if (tu_sanitized())
-        skip();   /* ASan's allocator does not go through the shim's malloc */
-    char shim[700], cfgp[700], out[700], flog[700], cmd[8192], log[16384];
+    char cmd[8192], log[16384], cfgp[700], ref[700], s0[700], s1[700];
+    walk_long = getenv("T2REC_FAULTS_LONG") && strcmp(getenv("T2REC_FAULTS_LONG"), "0") != 0;
     snprintf(shim, sizeof shim, "%s/fault_shim.so", dir);
+    snprintf(flog, sizeof flog, "%s/fault.log", dir);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -DFAULT_MALLOC -o %s tests/fault_shim.c -ldl 2>&1",
              shim);
     if (tu_run(cmd, log, sizeof log) != 0) {
         printf("skipped: cannot build the fault shim (%s)\n", log);
         skip();
     }
-    snprintf(cfgp, sizeof cfgp, "%s/tiny.ini", dir);
-    assert_int_equal(tu_write_file(cfgp, "[experiment]\nname = tiny\nseed = 1\n[data]\nn_obs = 256\n"
-                                   "user_ambient_dim = 4\nitem_ambient_dim = 4\n"
-                                   "test_cold_pairs = 100\ntest_warm_pairs = 100\n"
-                                   "[method.baseline]\nepochs = 2\n"), 0);
-    snprintf(out, sizeof out, "%s/walk.h5", dir);
-    snprintf(flog, sizeof flog, "%s/malloc.log", dir);
-    int points = 0, lib_crashes = 0, last = 0;
-    /* every K while they fail early and fast (config load), then x1.5 */
-    for (long k = 1; k < 10000000; k = k < 300 ? k + 1 : k * 3 / 2 + 1) {
-        snprintf(cmd, sizeof cmd, "rm -rf %s %s.cells %s; T2REC_FAULT=malloc:%ld T2REC_FAULT_LOG=%s "
-                 "LD_PRELOAD=%s timeout 60 %s run %s -o %s --threads 1 -j 1 --no-progress 2>&1",
-                 out, out, flog, k, flog, shim, tu_t2rec(), cfgp, out);
-        int rc = tu_run(cmd, log, sizeof log);
-        FILE *f = fopen(flog, "r");
-        char where[600] = "";
-        if (f) {
-            if (!fgets(where, sizeof where, f))
-                where[0] = '\0';
-            fclose(f);
-        }
-        if (!where[0]) {   /* K passed the last allocation */
-            assert_int_equal(rc, 0);
-            last = (int)k;
-            break;
-        }
-        points++;
-        if (rc == 124)
-            fail_msg("malloc:%ld: the run did not end in 60 s\n%s", k, log);
-        if (rc < 0 || rc > 2) {
-            if (strstr(where, "libhdf5") || strstr(where, "libc.so")) {
-                lib_crashes++;
-                printf("malloc:%ld: exit %d, failed allocation %s", k, rc, where);
-            } else
-                fail_msg("malloc:%ld: exit %d (want 0, 1 or 2); %s\n%s", k, rc, where, log);
-        }
-        struct stat st;
-        if (stat(out, &st) == 0 && cells_in(out) < 0)
-            fail_msg("malloc:%ld: %s does not open", k, out);
-    }
-    printf("malloc walk: %d fault points (K up to %d), %d ended by a signal inside HDF5/libc, "
-           "none hung\n", points, last, lib_crashes);
-    assert_true(points > 5);
+    snprintf(cfgp, sizeof cfgp, "%s/walk.ini", dir);
+    assert_int_equal(tu_write_file(cfgp, WALK_CFG), 0);
+    snprintf(ref, sizeof ref, "%s/walk_ref.h5", dir);
+    snprintf(s0, sizeof s0, "%s/walk_s0.h5", dir);
+    snprintf(s1, sizeof s1, "%s/walk_s1.h5", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s* %s* %s*; %s run %s -o %s --threads 1 --no-progress && "
+             "%s run %s -o %s --shard 0/2 --threads 1 --no-progress && "
+             "%s run %s -o %s --shard 1/2 --threads 1 --no-progress", ref, s0, s1, tu_t2rec(),
+             cfgp, ref, tu_t2rec(), cfgp, s0, tu_t2rec(), cfgp, s1);
+    if (tu_run(cmd, log, sizeof log) != 0)
+        fail_msg("the uninterrupted runs failed:\n%s", log);
+    snprintf(cmd, sizeof cmd, "%s export %s --csv --no-timing", tu_t2rec(), ref);
+    char *want = slurp(cmd);
+    assert_non_null(want);
+    assert_true(strlen(want) < sizeof walk_want);
+    snprintf(walk_want, sizeof walk_want, "%s", want);
+    free(want);
+    walk_cmd cmds[3] = {{.name = "run"}, {.name = "merge"}, {.name = "export", .csv = 1}};
+    snprintf(cmds[0].out, sizeof cmds[0].out, "%s/walk_f.h5", dir);
+    snprintf(cmds[0].args, sizeof cmds[0].args, "run %s -o %s --threads 1 -j 1 --no-progress",
+             cfgp, cmds[0].out);
+    snprintf(cmds[1].out, sizeof cmds[1].out, "%s/walk_m.h5", dir);
+    snprintf(cmds[1].args, sizeof cmds[1].args, "merge %s %s %s", cmds[1].out, s0, s1);
+    snprintf(cmds[2].out, sizeof cmds[2].out, "%s/walk.csv", dir);
+    snprintf(cmds[2].args, sizeof cmds[2].args, "export %s --csv --no-timing -o %s", ref,
+             cmds[2].out);
+    static const char *const kinds[4] = {"malloc", "write", "fsync", "rename"};
+    int points[3][4] = {{0}}, reruns = 0, exits[3] = {0};
+    long last[3][4] = {{0}};
+    for (int c = 0; c < 3; c++)
+        for (int f = 0; f < 4; f++)
+            points[c][f] = walk_kind(&cmds[c], kinds[f], &reruns, exits, &last[c][f]);
+    for (int c = 0; c < 3; c++)
+        printf("fault walk %-6s: %d malloc (of %ld allocations), %d write, %d fsync, %d rename "
+               "fault points\n", cmds[c].name, points[c][0], last[c][0], points[c][1],
+               points[c][2], points[c][3]);
+    printf("fault walk%s: every one ended cleanly (exit 0: %d, 1: %d, 2: %d), no signal, no hang; "
+           "%d reruns equal to the uninterrupted run\n", walk_long ? " (long)" : "", exits[0],
+           exits[1], exits[2], reruns);
+    for (int c = 0; c < 3; c++)
+        assert_true(points[c][0] > 20);        /* the walk reached each command's allocations */
+    assert_true(points[0][1] > 0 && points[0][3] > 0);
+    assert_true(reruns > 10);
 }
 
 int main(void)
@@ -356,7 +501,9 @@ int main(void)
         cmocka_unit_test(test_ulimit_refuses_cleanly),
         cmocka_unit_test(test_ulimit_enough),
         cmocka_unit_test(test_cgroup_limit),
-        cmocka_unit_test(test_malloc_walk),
+        cmocka_unit_test(test_fault_walk),
     };
+    if (getenv("T2REC_TEST_FILTER"))   /* e.g. T2REC_TEST_FILTER=test_fault_walk */
+        cmocka_set_test_filter(getenv("T2REC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }
