@@ -18,8 +18,11 @@
  * (the explicit head alone; P(observe) is not mixed in). An entry whose entity never appears in
  * training (its decoder row was never fitted) gets the mean training rating (n_fallback).
  * Predictions are clipped to the rating scale.
+ * extra_metrics (real data): convae_obs_recall_at_10, the implicit head P(observe) ranking each
+ * test user's unseen catalogue, next to pop_obs_recall_at_10 (training popularity).
  */
 #include "estimator.h"
+#include "metrics.h"
 #include "nn_convae.h"
 #include <math.h>
 #include <stdio.h>
@@ -377,6 +380,114 @@ done:
     return m;
 }
 
+/* pairs of a split grouped by user: ptr (n_users + 1), items */
+static int by_user(const ds_split *const *sp, int ns, int nu, long **ptr, int32_t **it)
+{
+    long n = 0;
+    for (int k = 0; k < ns; k++)
+        n += sp[k]->n;
+    *ptr = calloc((size_t)nu + 1, sizeof **ptr);
+    *it = malloc((size_t)(n ? n : 1) * sizeof **it);
+    long *fill = malloc((size_t)nu * sizeof *fill);
+    if (!*ptr || !*it || !fill) {
+        free(fill);
+        return -1;
+    }
+    for (int k = 0; k < ns; k++)
+        for (long q = 0; q < sp[k]->n; q++)
+            (*ptr)[sp[k]->user[q] + 1]++;
+    for (int u = 0; u < nu; u++)
+        (*ptr)[u + 1] += (*ptr)[u];
+    memcpy(fill, *ptr, (size_t)nu * sizeof *fill);
+    for (int k = 0; k < ns; k++)
+        for (long q = 0; q < sp[k]->n; q++)
+            (*it)[fill[sp[k]->user[q]]++] = sp[k]->item[q];
+    free(fill);
+    return 0;
+}
+
+/* hits of the top-K (score descending, lower id first) of sc over items not masked */
+static int topk_hits(const double *sc, char *masked, const char *test, int n, int K)
+{
+    int hits = 0;
+    for (int k = 0; k < K; k++) {
+        int b = -1;
+        for (int i = 0; i < n; i++)
+            if (!masked[i] && (b < 0 || sc[i] > sc[b]))
+                b = i;
+        if (b < 0)
+            break;
+        hits += test[b] == 1;
+        masked[b] = 2;   /* taken (restored by the caller) */
+    }
+    return hits;
+}
+
+/* The implicit head as a recommender (real data): each test_warm user ranks every item outside
+ * their train and valid pairs by P(observe); convae_obs_recall_at_10 = hits among the user's
+ * test items / min(10, their count), mean over those users; pop_obs_recall_at_10 the same
+ * ranking by training popularity. */
+static int cv_extra(const void *model, const ds_data *d, struct metric_set *out)
+{
+    const cv_model *m = model;
+    if (d->synthetic || d->test_warm.n == 0)
+        return 0;
+    int nu = d->n_users, ni = d->n_items, rc = -1;
+    long *tp = NULL, *ep = NULL;
+    int32_t *ti = NULL, *ei = NULL;
+    const ds_split *seen[2] = {&d->train, &d->valid}, *test[1] = {&d->test_warm};
+    double *sc = malloc((size_t)ni * sizeof *sc), *pop = calloc((size_t)ni, sizeof *pop);
+    char *mask = calloc((size_t)ni, 1), *tst = calloc((size_t)ni, 1);
+    double pr[64], po;
+    if (!sc || !pop || !mask || !tst || by_user(seen, 2, nu, &tp, &ti) != 0 ||
+        by_user(test, 1, nu, &ep, &ei) != 0)
+        goto out;
+    for (long q = 0; q < d->train.n; q++)
+        pop[d->train.item[q]] += 1;
+    double rs = 0, rp = 0;
+    long users = 0;
+    for (int u = 0; u < nu; u++) {
+        long nt = ep[u + 1] - ep[u];
+        if (nt == 0)
+            continue;
+        for (long q = tp[u]; q < tp[u + 1]; q++)
+            mask[ti[q]] = 1;
+        for (long q = ep[u]; q < ep[u + 1]; q++)
+            tst[ei[q]] = 1;
+        int K = nt < 10 ? (int)nt : 10;
+        for (int i = 0; i < ni; i++) {
+            sc[i] = -1;
+            int v = m->side ? u : i, c = m->side ? i : u;
+            if (!mask[i] && v < m->n_vec && c < m->dim && m->seen[c]) {
+                nn_convae_heads(m->net, m->code + (size_t)v * m->net->H, c, &po, pr);
+                sc[i] = po;
+            }
+        }
+        rs += (double)topk_hits(sc, mask, tst, ni, K) / K;
+        for (int i = 0; i < ni; i++)
+            mask[i] = mask[i] == 2 ? 0 : mask[i];
+        rp += (double)topk_hits(pop, mask, tst, ni, K) / K;
+        for (int i = 0; i < ni; i++)
+            mask[i] = tst[i] = 0;
+        users++;
+    }
+    if (users) {
+        metrics_add(out, "convae_obs_recall_at_10", rs / users);
+        metrics_add(out, "pop_obs_recall_at_10", rp / users);
+    }
+    rc = 0;
+out:
+    free(sc);
+    free(pop);
+    free(mask);
+    free(tst);
+    free(tp);
+    free(ti);
+    free(ep);
+    free(ei);
+    return rc;
+}
+
 const est_method est_convae = {
     .name = "convae",
     .params = cv_params,
@@ -385,4 +496,5 @@ const est_method est_convae = {
     .train = cv_train,
     .predict = cv_predict,
     .free_model = cv_free,
+    .extra_metrics = cv_extra,
 };
