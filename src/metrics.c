@@ -499,6 +499,7 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
             double mean, var, kurt;
             synth_truth_stats(d->truth, &mean, &var, &kurt);
             co.n_cat = d->n_warm_items;
+            co.max_pairs = CAT_ORACLE_PAIRS;
             if (metrics_catalog_rank_opts(m, model, d, w, d->oracle_offset + mean + 1.0, EVAL_K,
                                           &co, &cr) != 0)
                 return -1;

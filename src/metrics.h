@@ -98,9 +98,11 @@ typedef struct {
     double pop_gamma;        /* weight of a relevant item: max(pop, 1)^-pop_gamma */
     int keep_per_user;
     int n_cat;               /* catalogue = items 0..n_cat-1 (0: all d->n_items) */
+    long max_pairs;          /* > 0: score an evenly spaced subset of the eligible users so that
+                                users x n_cat <= max_pairs (at least one user); 0: every user */
 } catalog_opts;
-/* Users x items scored in the synthetic catalogue ranking at most (else a user subset). */
-#define CAT_ORACLE_PAIRS (1L << 21)
+/* Users x items scored in a synthetic catalogue ranking at most (else a user subset). */
+#define CAT_ORACLE_PAIRS (1L << 20)
 int metrics_catalog_rank(const est_method *m, const void *model, const ds_data *d,
                          const ds_split *test, double threshold, int k, catalog_rank *out);
 /* The same with the popularity weight and per-user values (o NULL: gamma 0, none kept). */

@@ -5,6 +5,7 @@
  * excluded splits (train and valid: items the user is known to have rated already). The top k
  * of that ranking (score descending, ties by item id ascending) is compared with the user's
  * relevant test items: items the user never rated count as not relevant.
+ * catalog_opts.max_pairs > 0 scores an evenly spaced subset of those users (synthetic data).
  * Synthetic data (metrics_catalog_oracle): the catalogue is the training items, the users are
  * the training users (an evenly spaced subset when users x items exceeds CAT_ORACLE_PAIRS), and
  * the relevant items of a user are the oracle's top k among the same candidates (ties by item
@@ -367,6 +368,12 @@ int metrics_catalog_rank_opts(const est_method *m, const void *model, const ds_d
     for (int u = 0; u < nu; u++)
         if (j.rel.start[u + 1] > j.rel.start[u])
             users[j.n_users++] = u;
+    if (o && o->max_pairs > 0 && (double)j.n_users * j.n_cat > (double)o->max_pairs) {
+        long keep = o->max_pairs / j.n_cat > 0 ? o->max_pairs / j.n_cat : 1;
+        for (long q = 0; q < keep; q++)   /* evenly spaced, in row order (q * n / keep >= q) */
+            users[q] = users[(q * j.n_users) / keep];
+        j.n_users = keep;
+    }
     j.users = users;
     rc = run_job(&j, out);
 done:

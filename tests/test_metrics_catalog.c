@@ -210,6 +210,14 @@ static void test_pop_metrics_exact(void **state)
     assert_true(fabs(c.per_user[CAT_POP_NDCG][1] - pn1) < TOL);
     assert_true(fabs(c.per_user[CAT_CALIBRATED_RECALL][0] - 0.5) < TOL);
     catalog_rank_free(&c);
+    /* max_pairs: room for one user x 6 items keeps the first eligible user only */
+    o.max_pairs = 11;
+    assert_int_equal(metrics_catalog_rank_opts(&table_method, &m, &d, &d.test_warm, 4.0, 2, &o, &c), 0);
+    assert_int_equal(c.n_users, 1);
+    assert_int_equal(c.user[0], 0);
+    assert_true(fabs(c.pop_recall - pr0) < TOL);
+    catalog_rank_free(&c);
+    o.max_pairs = 0;
 
     /* gamma = 0 reproduces the plain metrics exactly (bit for bit) */
     o.pop_gamma = 0;
