@@ -54,7 +54,7 @@ def main():
             print("| %s | %s |" % (g, " | ".join(cells)))
     gp = os.path.join(outdir, name + "_kshot.gp")
     with open(gp, "w") as f:
-        f.write('set terminal pngcairo size 900,600\nset output "%s_kshot.png"\n' % name)
+        f.write('set terminal pngcairo size 900,600 noenhanced\nset output "%s_kshot.png"\n' % name)
         f.write('set logscale x\nset xlabel "K + 1 (revealed ratings per fresh user, plus one)"\n')
         f.write('set ylabel "%s (mean, 95%% t-interval)"\nset key outside right\n' % metric)
         f.write("plot " + ", ".join('"%s_kshot.dat" index %d with yerrorlines title "%s"' % (name, i, g)
