@@ -361,8 +361,9 @@ static void test_parameters_and_failures(void **state)
     assert_int_equal(metrics_evaluate(&est_baseline, f.model, &p.d, &m), 0);
     static const char *const real[] = { "rmse", "mae", "precision_at_10", "recall_at_10",
                                         "map_at_10", "ndcg_at_10" };
-    /* the six real-data metrics, plus rmse_valid when there is a valid split */
-    assert_int_equal(m.n, 6 + (p.d.valid.n > 0));
+    /* the six real-data metrics and the six of issue 15 (pop_*, calibrated recall, coverage,
+     * Gini, popularity), plus rmse_valid when there is a valid split */
+    assert_int_equal(m.n, 12 + (p.d.valid.n > 0));
     for (int k = 0; k < 6; k++)
         assert_true(isfinite(metrics_get(&m, real[k])));
     if (p.d.valid.n > 0)
@@ -402,7 +403,8 @@ static void test_synthetic_oracle_and_names(void **state)
     metric_set m;
     metrics_init(&m);
     assert_int_equal(metrics_evaluate(&est_oracle, f.model, &d, &m), 0);
-    assert_int_equal(m.n, 9 + (d.valid.n > 0));   /* + rmse_valid */
+    /* + 6 warm-catalogue metrics and 7 heldout_* of issue 15, + rmse_valid */
+    assert_int_equal(m.n, 9 + 13 + (d.valid.n > 0));
     for (int k = 0; k < 9; k++)
         assert_false(isnan(metrics_get(&m, syn[k])));
     printf("# oracle: excess cold %.3g warm %.3g, rmse cold %.4f (noise %.3f), ndcg %.4f\n",
