@@ -422,7 +422,7 @@ static void test_synthetic_oracle_and_names(void **state)
     metric_set b;
     metrics_init(&b);
     assert_int_equal(metrics_evaluate(&est_baseline, f.model, &d, &b), 0);
-    assert_int_equal(b.n, 9 + (d.valid.n > 0));   /* + rmse_valid */
+    assert_int_equal(b.n, 9 + 13 + (d.valid.n > 0));   /* + issue 15, + rmse_valid */
     for (int k = 0; k < 9; k++)
         assert_true(isfinite(metrics_get(&b, syn[k])));
     printf("# baseline: excess cold %.4f warm %.4f, ndcg %.4f, regret %.4f\n",
