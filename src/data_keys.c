@@ -239,6 +239,7 @@ static const cfg_key_condition synth_conditions[] = {
 };
 static const cfg_key_condition movielens_conditions[] = {
     {"cold_user_fraction", "split", "cold_users"},
+    {"valid_fraction", "split", "fold|cold_users"},   /* temporal: temporal_valid */
     {"temporal_valid", "split", "temporal"},
     {"temporal_test", "split", "temporal"},
     {"leave_last_k", "split", "leave_last"},
@@ -247,6 +248,7 @@ static const cfg_key_condition movielens_conditions[] = {
 };
 static const cfg_key_condition tsv_conditions[] = {
     {"cold_user_fraction", "split", "cold_users"},
+    {"valid_fraction", "split", "fold|cold_users"},
     {"temporal_valid", "split", "temporal"},
     {"temporal_test", "split", "temporal"},
     {"leave_last_k", "split", "leave_last"},
