@@ -36,7 +36,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/helpers/testutil.o
 
-.PHONY: FORCE fresh-check all deps test check demo paper plots bench install clean fuzz tests-build docs valgrind
+.PHONY: FORCE fresh-check all deps test check faults-long demo paper plots bench install clean fuzz tests-build docs valgrind
 
 all: $(BIN)/t2rec
 
@@ -86,6 +86,13 @@ check:
 	$(MAKE) --no-print-directory BUILD=build-san BIN=build-san/bin OPT=-O1 \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	  T2REC_SANITIZED=1 test
+
+# The exhaustive fault walk (issue 19): every malloc (and write, fsync, rename) of a small run,
+# merge and export fails in turn, each followed by a rerun compared with the uninterrupted run.
+# `make test` walks a sample (tests/test_faults.c); this walks every point (about an hour).
+faults-long: tests-build
+	@mkdir -p tests/tmp && T2REC=$(abspath $(BIN)/t2rec) T2REC_FAULTS_LONG=1 T2REC_TEST_FILTER=test_fault_walk \
+	  $(BUILD)/tests/test_faults
 
 # valgrind memcheck on a small run of every method: must report 0 errors and 0 bytes lost.
 valgrind: all

@@ -1149,6 +1149,7 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
     name_list l = {0};
     cell_record *out = NULL;
     int nout = 0;
+    errno = 0;
     if (H5Fis_hdf5(path) <= 0) {
         seterr(err, errlen, "%s: not an HDF5 file", path);
         goto done;
@@ -1208,6 +1209,9 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
     }
     rc = 0;
 done:
+    /* a failed allocation makes HDF5 report e.g. a missing group: say what happened */
+    if (rc != 0 && errno == ENOMEM)
+        seterr(err, errlen, "%s: out of memory reading it", path);
     if (cells >= 0)
         H5Gclose(cells);
     if (root >= 0)
