@@ -1107,8 +1107,8 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
         if (got > 0)
             seterr(err, errlen, "%s", msg);
         else
-            seterr(err, errlen, "%s: damaged HDF5 file (reading it failed: exit %d)", path,
-                   WEXITSTATUS(st));
+            seterr(err, errlen, "%s: cannot be read (the reading process ended with exit %d and "
+                   "no message: a damaged HDF5 file, or out of memory)", path, WEXITSTATUS(st));
         return -1;
     }
     return 1;
