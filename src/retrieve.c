@@ -98,16 +98,24 @@ static void sift_up(int32_t *h, int c, const float *sc)
 
 void retrieve_select(const float *sc, int ni, int K, int32_t *top, float *score)
 {
+    /* thr = the score of the worst kept item once K are kept (-inf before): an item must beat
+     * it strictly, since ids increase and a tie goes to the lower id (the kept one). The fast
+     * path is one compare per item; -inf (excluded) and NaN never pass. */
     int n = 0;
+    float thr = -INFINITY;
     for (int32_t i = 0; i < ni; i++) {
-        if (!(sc[i] > -INFINITY))
-            continue;                      /* excluded (or NaN: never retrieved) */
+        float s = sc[i];
+        if (!(s > thr))
+            continue;
         if (n < K) {
             top[n++] = i;
             sift_up(top, n - 1, sc);
-        } else if (above(sc, i, top[0])) {
+            if (n == K)
+                thr = sc[top[0]];
+        } else {
             top[0] = i;
             sift_down(top, K, 0, sc);
+            thr = sc[top[0]];
         }
     }
     /* heap sort: repeatedly move the worst to the end */
