@@ -25,6 +25,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* ASan's, when libasan is loaded (weak: resolved at load time, NULL without ASan) */
+extern void *__interceptor_malloc(size_t) __attribute__((weak));
+extern void *__interceptor_calloc(size_t, size_t) __attribute__((weak));
+extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
+
 enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_MALLOC };
 static int which = F_NONE;
 static long target, count;
@@ -35,7 +40,8 @@ __attribute__((constructor)) static void fault_init(void)
     if (!e)
         return;
     void *f[1];
-    backtrace(f, 1);   /* loads libgcc_s now, not in a crash handler */
+    if (!__interceptor_malloc)   /* ASan reports crashes itself (and would call this a leak) */
+        backtrace(f, 1);   /* loads libgcc_s now, not in a crash handler */
     const char *colon = strchr(e, ':');
     if (!colon)
         return;
@@ -166,10 +172,6 @@ int rename(const char *a, const char *b)
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
-/* ASan's, when libasan is loaded (weak: resolved at load time, NULL without ASan) */
-extern void *__interceptor_malloc(size_t) __attribute__((weak));
-extern void *__interceptor_calloc(size_t, size_t) __attribute__((weak));
-extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
 
 static void *real_malloc(size_t n)
 {

@@ -416,8 +416,11 @@ static void walk_check(const walk_cmd *c, const char *kind, long k, int rc, cons
 static int walk_kind(const walk_cmd *c, const char *kind, int *nrerun, int *exits, long *last)
 {
     int points = 0, is_malloc = !strcmp(kind, "malloc");
+    /* under ASan (make check) every run is slower: a sparser sample */
+    long dense = tu_sanitized() ? WALK_DENSE / 2 : WALK_DENSE;
+    long stride = tu_sanitized() ? 3 * WALK_STRIDE : WALK_STRIDE;
     char where[700], log[16384];
-    for (long k = 1;; k = !is_malloc || walk_long || k < WALK_DENSE ? k + 1 : k + WALK_STRIDE) {
+    for (long k = 1;; k = !is_malloc || walk_long || k < dense ? k + 1 : k + stride) {
         int fired;
         int rc = walk_once(c, kind, k, &fired, where, sizeof where, log, sizeof log);
         if (!fired) {   /* k passed the last call: an uninterrupted run */
