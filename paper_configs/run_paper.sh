@@ -138,7 +138,7 @@ for study in $studies; do
             "$T2REC" report "$out"
             if [ "$SCALE" = medium ]; then
                 echo
-                "$T2REC" report "$out" --local --where method=twotower
+                "$T2REC" report "$out" --local
             fi
             echo '```' ;;
         esac
