@@ -72,9 +72,10 @@ int cmd_export(int argc, char **argv)
     char err[1024];
     cell_record *recs;
     int n;
-    if (h5out_read(in, &recs, &n, err, sizeof err) != 0) {
+    int rrc = h5out_read(in, &recs, &n, err, sizeof err);
+    if (rrc != 0) {
         fprintf(stderr, "t2rec export: %s\n", err);
-        return 2;
+        return rrc == -2 ? 1 : 2;   /* out of memory: a runtime failure */
     }
     int wrc = grouping_where(recs, &n, where, nwhere, err, sizeof err);
     if (wrc != 0) {

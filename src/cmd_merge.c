@@ -57,19 +57,21 @@ int cmd_merge(int argc, char **argv)
     }
     struct stat st;
     if (stat(out, &st) == 0) {
-        if (h5out_read(out, &acc, &nacc, err, sizeof err) != 0) {
+        int r = h5out_read(out, &acc, &nacc, err, sizeof err);
+        if (r != 0) {
             fprintf(stderr, "t2rec merge: %s (the output exists but cannot be read; left untouched)\n", err);
             outlock_release(&lock);
-            return 2;
+            return r == -2 ? 1 : 2;
         }
         nread += nacc;
     }
     for (int k = 0; k < ns && rc == 0; k++) {
         cell_record *recs;
         int n;
-        if (h5out_read(shards[k], &recs, &n, err, sizeof err) != 0) {
+        int r = h5out_read(shards[k], &recs, &n, err, sizeof err);
+        if (r != 0) {
             fprintf(stderr, "t2rec merge: %s (nothing written; %s left untouched)\n", err, out);
-            rc = 2;
+            rc = r == -2 ? 1 : 2;   /* out of memory: a runtime failure */
             break;
         }
         nread += n;

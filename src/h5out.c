@@ -1038,7 +1038,8 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
  * the file, leak its metadata cache and print "HDF5: infinite loop closing library" at exit.
  * So the file is first read in a child process (stderr silenced, default signal actions):
  * a child that dies of a signal means a damaged file, and a child that fails sends its message
- * back, so the caller's HDF5 library never touches a bad file. 1: read it here; -1: bad file. */
+ * back, so the caller's HDF5 library never touches a bad file. 1: read it here; -1: bad file;
+ * -2: out of memory. */
 static int probe_in_child(const char *path, off_t size, char *err, size_t errlen)
 {
     /* HDF5 can also loop (for ever, as far as we waited) in H5HG_read on a damaged global heap:
@@ -1069,11 +1070,12 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
         cell_record *r = NULL;
         int m = 0;
         char e[1024] = "";
-        if (read_records(path, &r, &m, e, sizeof e) == 0)
+        int rr = read_records(path, &r, &m, e, sizeof e);
+        if (rr == 0)
             _exit(0);
         if (write(fd[1], e, strlen(e)) < 0)
             _exit(1);
-        _exit(1);
+        _exit(rr == -2 ? 3 : 1);   /* 3: out of memory */
     }
     close(fd[1]);
     char msg[1024];
@@ -1104,6 +1106,10 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
         return -1;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+        if (got > 0 && WEXITSTATUS(st) == 3) {
+            seterr(err, errlen, "%s", msg);
+            return -2;
+        }
         if (got > 0)
             seterr(err, errlen, "%s", msg);
         else
@@ -1134,8 +1140,9 @@ int h5out_read_opts(const char *path, int trusted, cell_record **recs, int *n, c
         return -1;
     }
 #ifndef H5OUT_NO_PROBE   /* the libFuzzer build reads in-process, to see HDF5's faults itself */
-    if (!trusted && probe_in_child(path, st.st_size, err, errlen) < 0)
-        return -1;
+    int pr = trusted ? 1 : probe_in_child(path, st.st_size, err, errlen);
+    if (pr < 0)
+        return pr;
 #endif
     return read_records(path, recs, n, err, errlen);
 }
@@ -1210,8 +1217,10 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
     rc = 0;
 done:
     /* a failed allocation makes HDF5 report e.g. a missing group: say what happened */
-    if (rc != 0 && errno == ENOMEM)
+    if (rc != 0 && errno == ENOMEM) {
         seterr(err, errlen, "%s: out of memory reading it", path);
+        rc = -2;
+    }
     if (cells >= 0)
         H5Gclose(cells);
     if (root >= 0)
@@ -1222,7 +1231,7 @@ done:
     name_list_free(&l);
     if (rc != 0) {
         h5out_free_records(out, nout);
-        return -1;
+        return rc;
     }
     *recs = out;
     *n = nout;

@@ -25,7 +25,8 @@ extern const char *const h5out_std_metrics[H5OUT_N_STD_METRICS];
  * the path; on failure nothing is left behind and an existing file at path is untouched. */
 int h5out_write(const char *path, const cell_record *recs, int n, char *err, size_t errlen);
 /* Read every record of a results file (sorted by key). 0, or -1 with a message naming the
- * file (missing, not HDF5, other schema version, missing objects); *recs is then NULL. */
+ * file (missing, not HDF5, other schema version, missing objects), or -2 when memory ran out
+ * (a runtime failure, not a bad file); *recs is then NULL. */
 int h5out_read(const char *path, cell_record **recs, int *n, char *err, size_t errlen);
 /* The same; trusted = 1 skips the child-process probe (for a file this run's own worker has just
  * written whole and renamed into place: the probe's fork costs more as the caller's memory grows). */
