@@ -15,7 +15,11 @@
  *   sae   CompresSAE (nn_sae.h) trained on the L2-normalised item vectors (latent s, k, epochs,
  *         lr, batch); an item stores its k (int32 index, float32 value) pairs and its norm |v|
  *         (8 k + 4 bytes; k = max(1, round((B - 4) / 8)) unless k > 0 is given).
- * where B = 4 d / compression is the target bytes per item. SAE retrieval, two ways, both over
+ * where B = 4 d / compression is the target bytes per item, and d counts the columns that vary
+ * over the items (constant_columns = drop, the default: a column equal on every item, like the
+ * 1 of the two-tower's [g, 1] or MF's [q, b, 1], adds one number per user to every score, so it
+ * changes no ranking and is not stored per item; keep: compressed like the others — then a
+ * large user weight on it, MF's mu + b_u, turns its reconstruction error into ranking noise). SAE retrieval, two ways, both over
  * the items' codes in CSR (O(k) per pair):
  *   sparse (cmp_*)      the user vector is normalised and encoded by the same SAE: score =
  *                       |v| <s_u, s_v> / |s_v| (sparse x sparse);
@@ -66,6 +70,9 @@ static const param_spec cmp_params[] = {
     {"epochs", PT_INT, "100", 1, 1000000, NULL, "sae: passes over the item vectors"},
     {"lr", PT_REAL, "0.001", 1e-9, 10, NULL, "sae: Adam learning rate"},
     {"batch", PT_INT, "256", 1, 1 << 20, NULL, "sae: item vectors per minibatch"},
+    {"constant_columns", PT_ENUM, "drop", 0, 0, "drop|keep",
+     "drop: vector columns equal on every item (the 1 of [g, 1]) are left out before compressing "
+     "(they change no ranking and need no per-item bytes; d counts the others); keep: compress them"},
     {"eval_users", PT_INT, "0", 0, 1 << 30, NULL,
      "users scored in the retrieval metrics (evenly spaced); 0 = all"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -89,6 +96,7 @@ typedef struct {
     int codec, k, latent, epochs, batch, eval_users;
     double compression, lr;
     uint64_t base_seed;
+    int drop_constant;
 } cmp_param;
 
 static void cmp_param_free(cmp_param *p)
@@ -128,6 +136,7 @@ static const char *cmp_parse(const kvset *kv, cmp_param *p, const char **bad_key
     p->batch = (int)param_int(cmp_params, kv, "batch");
     p->eval_users = (int)param_int(cmp_params, kv, "eval_users");
     p->base_seed = (uint64_t)param_int(cmp_params, kv, "base_seed");
+    p->drop_constant = strcmp(param_str(cmp_params, kv, "constant_columns"), "drop") == 0;
     if (!p->base || !p->base->vectors) {
         *bad_key = "base";
         return "the base method has no inner-product vectors";
@@ -411,6 +420,35 @@ static void *cmp_train(const est_fit_ctx *ctx)
     if (p.base->vectors(M->bm, d, 0, M->nu, ids, M->U) != dim ||
         p.base->vectors(M->bm, d, 1, M->ni, ids, M->V) != dim)
         goto oom;
+    if (p.drop_constant) {
+        /* columns equal on every item add the same amount to every item's score for a user:
+         * they change no ranking and are not stored per item (est_compress.c header) */
+        int kept = 0;
+        for (int c = 0; c < dim; c++) {
+            int same = 1;
+            for (int i = 1; i < M->ni && same; i++)
+                same = M->V[(size_t)i * dim + c] == M->V[c];
+            if (same && M->ni > 1)
+                continue;
+            for (int i = 0; i < M->ni; i++)
+                M->V[(size_t)i * dim + kept] = M->V[(size_t)i * dim + c];
+            for (int u = 0; u < M->nu; u++)
+                M->U[(size_t)u * dim + kept] = M->U[(size_t)u * dim + c];
+            kept++;
+        }
+        if (kept == 0) {
+            snprintf(ctx->err, ctx->errlen, "compress: every item vector is the same");
+            goto fail;
+        }
+        /* rows are compacted in place in row order: reread them with the new stride */
+        if (kept < dim) {
+            for (int i = 0; i < M->ni; i++)
+                memmove(M->V + (size_t)i * kept, M->V + (size_t)i * dim, (size_t)kept * sizeof(float));
+            for (int u = 0; u < M->nu; u++)
+                memmove(M->U + (size_t)u * kept, M->U + (size_t)u * dim, (size_t)kept * sizeof(float));
+        }
+        dim = M->dim = kept;
+    }
     double target = 4.0 * dim / p.compression;    /* bytes per item */
     int m = (int)lround(target / 4.0);
     m = m < 1 ? 1 : m > dim ? dim : m;

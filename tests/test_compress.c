@@ -135,7 +135,7 @@ static void test_exact_codecs(void **state)
                   "%.0f\n", dim, metrics_get(&ms, "cmp_recall_at_10"),
                   metrics_get(&ms, "cmp_recall_at_100"), metrics_get(&ms, "cmp_regret_at_10"),
                   metrics_get(&ms, "cmp_dense_regret_at_10"), metrics_get(&ms, "cmp_dense_qps"));
-    assert_true(dim == 33);
+    assert_true(dim == 32);   /* embed_dim 32; the constant 1 of [g, 1] is dropped */
     assert_true(metrics_get(&ms, "cmp_recall_at_10") == 1.0);
     assert_true(metrics_get(&ms, "cmp_recall_at_100") == 1.0);
     assert_true(metrics_get(&ms, "cmp_ratio") == 1.0);
@@ -148,6 +148,11 @@ static void test_exact_codecs(void **state)
                   metrics_get(&ms, "cmp_recall_at_10"), metrics_get(&ms, "cmp_recall_at_100"));
     assert_true(metrics_get(&ms, "cmp_recall_at_100") > 0.99);
     assert_true(metrics_get(&ms, "cmp_bytes_per_item") == 4 * dim);
+
+    const char *keep[] = {BASE, "codec=none", "constant_columns=keep", NULL};
+    fit_metrics(&d, keep, &ms);
+    assert_true(metrics_get(&ms, "cmp_dim") == 33);
+    assert_true(metrics_get(&ms, "cmp_recall_at_100") == 1.0);
 
     const char *i8[] = {BASE, "codec=int8", NULL};
     fit_metrics(&d, i8, &ms);
