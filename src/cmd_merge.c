@@ -51,9 +51,9 @@ int cmd_merge(int argc, char **argv)
     if (lr == OUTLOCK_HELD) {
         fprintf(stderr, "t2rec merge: %s; nothing written (merge when it is done)\n", err);
         return 2;
-    } else if (lr == OUTLOCK_ERROR) {
+    } else if (lr == OUTLOCK_ERROR || lr == OUTLOCK_NOMEM) {
         fprintf(stderr, "t2rec merge: %s\n", err);
-        return 2;
+        return lr == OUTLOCK_NOMEM ? 1 : 2;
     }
     struct stat st;
     if (stat(out, &st) == 0) {

@@ -115,10 +115,10 @@ int cmd_prune(int argc, char **argv)
     int n = 0;
     if (!dry) {
         int lrc = outlock_take(&lock, out, 0, err, sizeof err);
-        if (lrc == OUTLOCK_HELD || lrc == OUTLOCK_ERROR) {
+        if (lrc == OUTLOCK_HELD || lrc == OUTLOCK_ERROR || lrc == OUTLOCK_NOMEM) {
             fprintf(stderr, "t2rec prune: %s\n", err);
             free(keys);
-            return 2;
+            return lrc == OUTLOCK_NOMEM ? 1 : 2;
         }
     }
     if (has_staged(out)) {

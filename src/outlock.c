@@ -23,7 +23,7 @@ int outlock_take(outlock *l, const char *out, int wait, char *msg, size_t ml)
     size_t n = strlen(out) + 8;
     if (!(l->path = malloc(n))) {
         snprintf(msg, ml, "out of memory");
-        return OUTLOCK_ERROR;
+        return OUTLOCK_NOMEM;
     }
     snprintf(l->path, n, "%s.lock", out);
     for (;;) {

@@ -13,12 +13,14 @@ typedef struct {
     char *path;      /* PATH.lock */
 } outlock;
 
-enum { OUTLOCK_OK = 0, OUTLOCK_HELD = 1, OUTLOCK_ERROR = -1, OUTLOCK_UNSUPPORTED = 2 };
+enum { OUTLOCK_OK = 0, OUTLOCK_HELD = 1, OUTLOCK_ERROR = -1, OUTLOCK_UNSUPPORTED = 2,
+       OUTLOCK_NOMEM = -2 };
 
 /* Take the lock of results file `out`. wait = 0: OUTLOCK_HELD at once when another process holds
  * it, msg = "OUT is being written by pid P on host H (since T)". wait = 1: block until it is free.
  * OUTLOCK_UNSUPPORTED: the file system has no locks (msg says so; the caller decides).
- * OUTLOCK_ERROR: the lock file cannot be created (msg names it and the errno text). */
+ * OUTLOCK_ERROR: the lock file cannot be created (msg names it and the errno text).
+ * OUTLOCK_NOMEM: out of memory (a runtime failure, exit 1, where ERROR is bad input). */
 int outlock_take(outlock *l, const char *out, int wait, char *msg, size_t ml);
 void outlock_release(outlock *l);   /* no-op when not held */
 

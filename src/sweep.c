@@ -707,7 +707,8 @@ int sweep_run(const sweep_opts *o)
                     "lock; make sure no other run writes %s\n", err, out);
         } else if (lr != OUTLOCK_OK) {
             fprintf(stderr, "t2rec run: %s\n", err);
-            rc = interrupted ? SWEEP_INTERRUPTED : SWEEP_BAD_INPUT;
+            rc = interrupted ? SWEEP_INTERRUPTED
+                 : lr == OUTLOCK_NOMEM ? SWEEP_RUNTIME : SWEEP_BAD_INPUT;
             goto done;
         }
     }
