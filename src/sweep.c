@@ -245,6 +245,7 @@ static void dispatch_free(dispatch *d)
     free(d->gnext);
     free(d->gcur);
     free(d->taken);
+    memset(d, 0, sizeof *d);   /* dispatch_init's failure frees; its caller frees again */
 }
 
 /* 0, or -1 when out of memory. */
