@@ -1057,9 +1057,7 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
     }
     if (pid == 0) {
         close(fd[0]);
-        int nul = open("/dev/null", O_WRONLY);
-        if (nul >= 0)
-            dup2(nul, 2);
+        dup2(fd[1], 2);   /* what the child says (also t2rec's exit-inside-HDF5 message) */
         signal(SIGSEGV, SIG_DFL);
         signal(SIGBUS, SIG_DFL);
         signal(SIGFPE, SIG_DFL);
@@ -1101,13 +1099,18 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
         return -1;
     }
     if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL) {
-        seterr(err, errlen, "%s: damaged HDF5 file (the HDF5 library crashed reading it: signal %d)",
-               path, WTERMSIG(st));
+        seterr(err, errlen, "%s: damaged HDF5 file, or out of memory (the HDF5 library crashed "
+               "reading it: signal %d)", path, WTERMSIG(st));
         return -1;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
-        if (got > 0 && WEXITSTATUS(st) == 3) {
-            seterr(err, errlen, "%s", msg);
+        /* 3: out of memory; or main.c's message after HDF5 exit()ed inside (out of memory) */
+        if (got > 0 && (WEXITSTATUS(st) == 3 || strstr(msg, "t2rec: the HDF5 library ended"))) {
+            msg[strcspn(msg, "\n")] = '\0';
+            if (WEXITSTATUS(st) == 3)
+                seterr(err, errlen, "%s", msg);
+            else
+                seterr(err, errlen, "%s: out of memory reading it (%s)", path, msg);
             return -2;
         }
         if (got > 0)
