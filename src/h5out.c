@@ -1206,6 +1206,7 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
     out = calloc((size_t)(l.n > 0 ? l.n : 1), sizeof *out);
     if (!out) {
         seterr(err, errlen, "%s: out of memory", path);
+        rc = -2;
         goto done;
     }
     for (int k = 0; k < l.n; k++) {
@@ -1219,11 +1220,10 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
     }
     rc = 0;
 done:
-    /* a failed allocation makes HDF5 report e.g. a missing group: say what happened */
-    if (rc != 0 && errno == ENOMEM) {
-        seterr(err, errlen, "%s: out of memory reading it", path);
-        rc = -2;
-    }
+    /* an allocation failed inside HDF5, which then reports e.g. a missing group: memory ran
+     * out, or a damaged length asked for too much (cannot be told apart: bad input, -1) */
+    if (rc == -1 && errno == ENOMEM)
+        seterr(err, errlen, "%s: cannot read it: out of memory, or a damaged file", path);
     if (cells >= 0)
         H5Gclose(cells);
     if (root >= 0)
