@@ -84,7 +84,7 @@ int cmd_merge(int argc, char **argv)
     if (rc == 0) {
         if (h5out_write(out, acc, nacc, err, sizeof err) != 0) {
             fprintf(stderr, "t2rec merge: %s\n", err);
-            rc = 2;
+            rc = 1;   /* disk full, out of memory: a runtime failure */
         } else {
             int nok = 0;
             for (int k = 0; k < nacc; k++)

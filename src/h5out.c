@@ -539,6 +539,7 @@ static int write_isolated(const char *path, const char *tmp, const cell_record *
     }
     if (pid == 0) {
         close(fd[0]);
+        dup2(fd[1], 2);   /* what the child says (also t2rec's exit-inside-HDF5 message) */
         char e[1024] = "";
         if (build_and_write(path, tmp, recs, n, e, sizeof e) == 0)
             _exit(0);
@@ -569,8 +570,11 @@ static int write_isolated(const char *path, const char *tmp, const cell_record *
         }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
-    if (WIFEXITED(st) && got > 0)
+    msg[strcspn(msg, "\n")] = '\0';
+    if (WIFEXITED(st) && got > 0 && strncmp(msg, "cannot write ", 13) == 0)
         seterr(err, errlen, "%s", msg);
+    else if (WIFEXITED(st) && got > 0)   /* e.g. main.c's message after HDF5 exit()ed */
+        seterr(err, errlen, "cannot write %s: %s", path, msg);
     else if (WIFSIGNALED(st))
         seterr(err, errlen, "cannot write %s: the HDF5 library crashed building it (signal %d; "
                "out of memory?)", path, WTERMSIG(st));
