@@ -177,7 +177,7 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 $(FUZZ_BUILD)/src/%.o: src/%.cpp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	$(FUZZ_CXX) -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr \
 	  -fsanitize=fuzzer-no-link -Isrc -MMD -MP -c $< -o $@
 $(FUZZ_BUILD)/synth/%.o: synth/%.c
 	@mkdir -p $(dir $@)
