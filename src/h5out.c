@@ -570,7 +570,10 @@ static int write_isolated(const char *path, const char *tmp, const cell_record *
         }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
-    msg[strcspn(msg, "\n")] = '\0';
+    while (got > 0 && msg[got - 1] == '\n')   /* several lines (glibc's, then main.c's): one */
+        msg[--got] = '\0';
+    for (char *p = msg; (p = strchr(p, '\n'));)
+        *p = ';';
     if (WIFEXITED(st) && got > 0 && strncmp(msg, "cannot write ", 13) == 0)
         seterr(err, errlen, "%s", msg);
     else if (WIFEXITED(st) && got > 0)   /* e.g. main.c's message after HDF5 exit()ed */
@@ -1110,7 +1113,10 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
         /* 3: out of memory; or main.c's message after HDF5 exit()ed inside (out of memory) */
         if (got > 0 && (WEXITSTATUS(st) == 3 || strstr(msg, "t2rec: the HDF5 library ended"))) {
-            msg[strcspn(msg, "\n")] = '\0';
+            while (got > 0 && msg[got - 1] == '\n')
+                msg[--got] = '\0';
+            for (char *p = msg; (p = strchr(p, '\n'));)
+                *p = ';';
             if (WEXITSTATUS(st) == 3)
                 seterr(err, errlen, "%s", msg);
             else
