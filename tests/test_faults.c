@@ -1,7 +1,9 @@
 /* test_faults.c — memory faults (issue 19): a run under ulimit -v ends quickly with a clear
  * message instead of OpenBLAS spinning forever; a run with enough limit works; the limit
- * readers and blas_reserve in-process; OpenBLAS's buffer size as blas.c assumes it; and a walk
- * that fails the K-th malloc (tests/fault_shim.c, T2REC_FAULT=malloc:K) of a tiny run. */
+ * readers and blas_reserve in-process; OpenBLAS's buffer size as blas.c assumes it; and the
+ * injection walk (tests/fault_shim.c): the K-th malloc / write / fsync / rename of a small run,
+ * merge and export fails, each followed by checks of the output and a rerun (make faults-long
+ * walks every K). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
