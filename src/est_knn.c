@@ -23,6 +23,16 @@
  * fell back so; the note also counts the pairs with fewer than min_k neighbours. Predictions
  * are clipped to [rating_min, rating_max] when rating_max > rating_min (real data).
  *
+ * k-shot users (kshot.h): a user with no training rating but revealed pairs in d->reveal
+ * (those whose item has training ratings) uses them as the user's rating vector. Item-based:
+ * the neighbourhood of the target item i is the revealed items, sim(i, j) from the item-item
+ * matrix, val = r_uj minus the offset of the prediction mode. User-based: the similarities
+ * of u to every training user over the co-rated revealed items, computed at fit time (the
+ * same measure, min_support and shrinkage; knn_pair_similarity), then the usual neighbourhood
+ * of the raters of i. means: mu_u = the mean revealed rating (user-based); baseline and
+ * pearson_baseline: b_u = sum (r_uj - mu - b_j) / (reg_u + n), the shrunk user half-step of
+ * est_baseline.c. docs/design.md (knn).
+ *
  * Any (u, i) can be scored (the full-catalogue ranking metrics score every item for every
  * user): one gather of sim(x, .) at the raters of y, a partial selection (quickselect) of the
  * k largest when more than k are positive, one pass to sum. Memory: the similarity matrix
@@ -118,7 +128,14 @@ typedef struct {
     long *off;                   /* ratings by y: off[y] .. off[y+1) */
     int32_t *nbx;                /* their compact x */
     float *val;                  /* r - offset of the prediction mode (0, mu_x', b_x'y) */
-    long max_deg;                /* largest off[y+1] - off[y] */
+    long max_deg;                /* largest off[y+1] - off[y] (and revealed list) */
+    /* k-shot users (NULL when d->reveal has no usable pair) */
+    long *rv_off;                /* n_users + 1: revealed pairs of u: rv_off[u] .. rv_off[u+1) */
+    int32_t *rv_nbx;             /* item-based: their compact items, by increasing index */
+    float *rv_val;               /* item-based: r - offset of the prediction mode */
+    double *rv_mean;             /* n_users: mean revealed rating (user-based means) */
+    int32_t *rmap;               /* user-based: user -> row of rsim, -1 = none */
+    float *rsim;                 /* user-based: n_rv x n_xc similarities to training users */
 } knn_model;
 
 static void knn_free(void *p)
@@ -136,6 +153,12 @@ static void knn_free(void *p)
     free(m->off);
     free(m->nbx);
     free(m->val);
+    free(m->rv_off);
+    free(m->rv_nbx);
+    free(m->rv_val);
+    free(m->rv_mean);
+    free(m->rmap);
+    free(m->rsim);
     free(m);
 }
 
@@ -170,17 +193,25 @@ static float kth_largest(float *a, long n, long k)
 
 enum { KNN_OK = 0, KNN_UNSEEN = 1, KNN_FEW = 2 };
 
+/* 1 when u is a k-shot user: no training rating, revealed pairs on trained items. */
+static int is_rv(const knn_model *m, int32_t u)
+{
+    return m->rv_off && u >= 0 && u < m->n_users && m->nu[u] == 0 &&
+           m->rv_off[u + 1] > m->rv_off[u];
+}
+
 /* The fallback / starting value of (u, i) into *base: mu (basic), mu_x (means; mu for an
  * unseen x), mu + the known biases (baseline). 1 when both u and i were seen in training. */
 static int knn_base(const knn_model *m, int32_t u, int32_t i, double *base)
 {
-    int su = u >= 0 && u < m->n_users && m->nu[u] > 0;
+    int rv = is_rv(m, u);
+    int su = (u >= 0 && u < m->n_users && m->nu[u] > 0) || rv;
     int si = i >= 0 && i < m->n_items && m->ni[i] > 0;
     *base = m->mu;
     if (m->pred == PRED_BASELINE)
-        *base += (su ? m->bu[u] : 0) + (si ? m->bi[i] : 0);
+        *base += (su ? m->bu[u] : 0) + (si ? m->bi[i] : 0);   /* k-shot: the shrunk b_u */
     if (m->pred == PRED_MEANS && su && si)
-        *base = m->xmean[m->xmap[m->item_based ? i : u]];
+        *base = rv && !m->item_based ? m->rv_mean[u] : m->xmean[m->xmap[m->item_based ? i : u]];
     return su && si;
 }
 
@@ -233,8 +264,17 @@ static double knn_raw(const knn_model *m, int32_t u, int32_t i, float *S, float 
         *how = KNN_UNSEEN;
         return base;
     }
+    if (is_rv(m, u) && m->item_based) {   /* neighbourhood of i = the revealed items */
+        const float *row = m->sim + (size_t)m->xmap[i] * (size_t)m->n_xc;
+        const int32_t *nbx = m->rv_nbx + m->rv_off[u];
+        long deg = m->rv_off[u + 1] - m->rv_off[u];
+        for (long q = 0; q < deg; q++)
+            S[q] = row[nbx[q]];
+        return knn_combine(m, base, S, m->rv_val + m->rv_off[u], deg, buf, how);
+    }
     int32_t x = m->item_based ? i : u, y = m->item_based ? u : i;
-    const float *row = m->sim + (size_t)m->xmap[x] * (size_t)m->n_xc;
+    const float *row = is_rv(m, u) ? m->rsim + (size_t)m->rmap[u] * (size_t)m->n_xc
+                                   : m->sim + (size_t)m->xmap[x] * (size_t)m->n_xc;
     const int32_t *nbx = m->nbx + m->off[y];
     long deg = m->off[y + 1] - m->off[y];
     for (long q = 0; q < deg; q++)
@@ -339,6 +379,157 @@ static void fit_baselines(knn_model *m, const ds_split *tr, const knn_param *p, 
         for (int u = 0; u < m->n_users; u++)
             m->bu[u] = m->nu[u] > 0 ? acc_u[u] / (p->reg_u + (double)m->nu[u]) : 0;
     }
+}
+
+/* k-shot users (kshot.h; see the top comment): their revealed pairs on trained items, the
+ * shrunk b_u (baselines), the mean (user-based means), the offset values (item-based) or the
+ * similarities to the training users (user-based; simval: the training values by item, as
+ * the similarity saw them). The number of such users, or -1 when memory ran out. */
+static long knn_add_revealed(knn_model *m, const ds_data *d, const knn_param *p,
+                             const float *simval)
+{
+    const ds_split *rv = &d->reveal;
+    if (rv->n <= 0)
+        return 0;
+    int nU = m->n_users;
+    long *cur = NULL;
+    int32_t *item = NULL;
+    double *rat = NULL, *acc = NULL;
+    long n_rv = 0;
+    m->rv_off = calloc((size_t)nU + 1, sizeof *m->rv_off);
+    if (!m->rv_off)
+        return -1;
+#define RV_OK(k)                                                                               \
+    (rv->user[k] >= 0 && rv->user[k] < nU && m->nu[rv->user[k]] == 0 && rv->item[k] >= 0 &&   \
+     rv->item[k] < m->n_items && m->ni[rv->item[k]] > 0 && isfinite(rv->rating[k]))
+    for (long k = 0; k < rv->n; k++)
+        if (RV_OK(k))
+            m->rv_off[rv->user[k] + 1]++;
+    for (int u = 0; u < nU; u++) {
+        n_rv += m->rv_off[u + 1] > 0;
+        if (m->rv_off[u + 1] > m->max_deg)
+            m->max_deg = m->rv_off[u + 1];
+        m->rv_off[u + 1] += m->rv_off[u];
+    }
+    long tot = m->rv_off[nU];
+    if (tot == 0) {
+        free(m->rv_off);
+        m->rv_off = NULL;
+        return 0;
+    }
+    cur = malloc((size_t)nU * sizeof *cur);
+    item = malloc((size_t)tot * sizeof *item);
+    rat = malloc((size_t)tot * sizeof *rat);
+    if (!cur || !item || !rat)
+        goto oom;
+    memcpy(cur, m->rv_off, (size_t)nU * sizeof *cur);
+    for (long k = 0; k < rv->n; k++)
+        if (RV_OK(k)) {
+            long at = cur[rv->user[k]]++;
+            item[at] = rv->item[k];
+            rat[at] = rv->rating[k];
+        }
+#undef RV_OK
+    for (int u = 0; u < nU; u++)   /* each user's list by increasing item (tie order) */
+        for (long a = m->rv_off[u] + 1; a < m->rv_off[u + 1]; a++)
+            for (long b = a; b > m->rv_off[u] && item[b - 1] > item[b]; b--) {
+                int32_t ti = item[b];
+                double tr = rat[b];
+                item[b] = item[b - 1];
+                rat[b] = rat[b - 1];
+                item[b - 1] = ti;
+                rat[b - 1] = tr;
+            }
+    for (int u = 0; u < nU; u++) {
+        long a0 = m->rv_off[u], a1 = m->rv_off[u + 1];
+        if (a1 == a0)
+            continue;
+        if (m->bu) {   /* the shrunk bias of est_baseline.c's k-shot handling */
+            double s = 0;
+            for (long a = a0; a < a1; a++)
+                s += rat[a] - m->mu - m->bi[item[a]];
+            m->bu[u] = s / (p->reg_u + (double)(a1 - a0));
+        }
+    }
+    if (p->pred == PRED_MEANS && !m->item_based) {
+        m->rv_mean = calloc((size_t)nU + 1, sizeof *m->rv_mean);
+        if (!m->rv_mean)
+            goto oom;
+        for (int u = 0; u < nU; u++)
+            if (m->rv_off[u + 1] > m->rv_off[u]) {
+                double s = 0;
+                for (long a = m->rv_off[u]; a < m->rv_off[u + 1]; a++)
+                    s += rat[a];
+                m->rv_mean[u] = s / (double)(m->rv_off[u + 1] - m->rv_off[u]);
+            }
+    }
+    if (m->item_based) {
+        m->rv_nbx = malloc((size_t)tot * sizeof *m->rv_nbx);
+        m->rv_val = malloc((size_t)tot * sizeof *m->rv_val);
+        if (!m->rv_nbx || !m->rv_val)
+            goto oom;
+        for (int u = 0; u < nU; u++)
+            for (long a = m->rv_off[u]; a < m->rv_off[u + 1]; a++) {
+                int32_t j = item[a];
+                m->rv_nbx[a] = m->xmap[j];
+                m->rv_val[a] = (float)(p->pred == PRED_MEANS ? rat[a] - m->xmean[m->xmap[j]]
+                                       : p->pred == PRED_BASELINE ? rat[a] - (m->mu + m->bu[u] + m->bi[j])
+                                                                  : rat[a]);
+            }
+    } else {
+        /* sums over the co-rated revealed items: f, p, sum a^2, sum b^2, sum a, sum b */
+        int nx = m->n_xc;
+        m->rmap = malloc((size_t)nU * sizeof *m->rmap);
+        m->rsim = malloc((size_t)n_rv * (size_t)(nx > 0 ? nx : 1) * sizeof *m->rsim);
+        acc = malloc((size_t)7 * (size_t)(nx > 0 ? nx : 1) * sizeof *acc);
+        if (!m->rmap || !m->rsim || !acc)
+            goto oom;
+        double *F = acc, *P = F + nx, *SA = P + nx, *SB = SA + nx, *TA = SB + nx, *TB = TA + nx,
+               *NB = TB + nx;
+        for (int v = 0; v < nU; v++)
+            if (m->xmap[v] >= 0)
+                NB[m->xmap[v]] = (double)m->nu[v];
+        int row = 0;
+        for (int u = 0; u < nU; u++) {
+            m->rmap[u] = -1;
+            long a0 = m->rv_off[u], a1 = m->rv_off[u + 1];
+            if (a1 == a0)
+                continue;
+            memset(acc, 0, (size_t)6 * (size_t)nx * sizeof *acc);
+            for (long a = a0; a < a1; a++) {
+                int32_t j = item[a];
+                double va = p->sim == KNN_PEARSON_BASELINE ? rat[a] - (m->mu + m->bu[u] + m->bi[j])
+                                                           : rat[a];
+                for (long e = m->off[j]; e < m->off[j + 1]; e++) {
+                    int32_t v = m->nbx[e];
+                    double vb = simval[e];
+                    F[v] += 1;
+                    P[v] += va * vb;
+                    SA[v] += va * va;
+                    SB[v] += vb * vb;
+                    TA[v] += va;
+                    TB[v] += vb;
+                }
+            }
+            float *out = m->rsim + (size_t)row * (size_t)nx;
+            for (int v = 0; v < nx; v++)
+                out[v] = (float)knn_pair_similarity(p->sim, F[v], P[v], SA[v], SB[v], TA[v], TB[v],
+                                                    (double)(a1 - a0), NB[v], p->min_support,
+                                                    p->shrinkage);
+            m->rmap[u] = row++;
+        }
+    }
+    free(cur);
+    free(item);
+    free(rat);
+    free(acc);
+    return n_rv;
+oom:
+    free(cur);
+    free(item);
+    free(rat);
+    free(acc);
+    return -1;
 }
 
 static void *knn_train(const est_fit_ctx *ctx)
@@ -463,6 +654,9 @@ static void *knn_train(const est_fit_ctx *ctx)
     m->sim = knn_similarity(&c, prm.sim, prm.min_support, prm.shrinkage, ctx->err, ctx->errlen);
     if (!m->sim)
         goto done;
+    long n_revealed = knn_add_revealed(m, d, &prm, simval);
+    if (n_revealed < 0)
+        goto oom;
 
     est_curves *cv = ctx->curves;
     cv->epochs_run = 0;
@@ -482,10 +676,11 @@ static void *knn_train(const est_fit_ctx *ctx)
     snprintf(cv->note, sizeof cv->note,
              "knn %s-based %s k=%d min_k=%d prediction=%s, %d x %d similarities, fit %.3f s; "
              "unseen user/item -> %s: %ld test_warm + %ld test_cold; fewer than min_k "
-             "neighbours: %ld + %ld",
+             "neighbours: %ld + %ld; %ld k-shot users use their revealed ratings",
              prm.item_based ? "item" : "user", simname[prm.sim], prm.k, prm.min_k,
              predname[prm.pred], m->n_xc, m->n_xc, fit_s,
-             prm.pred == PRED_BASELINE ? "mu+b_u+b_i (known ones)" : "mu", uw, uc, fw, fc);
+             prm.pred == PRED_BASELINE ? "mu+b_u+b_i (known ones)" : "mu", uw, uc, fw, fc,
+             n_revealed);
     ok = 1;
     goto done;
 oom:

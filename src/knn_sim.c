@@ -78,6 +78,13 @@ static double pair_sim(knn_sim_kind kind, double f, double p, double sab, double
     return 0;
 }
 
+double knn_pair_similarity(knn_sim_kind kind, double f, double p, double sab, double sba,
+                           double tab, double tba, double na, double nb, int min_support,
+                           double shrinkage)
+{
+    return pair_sim(kind, f, p, sab, sba, tab, tba, na, nb, min_support, shrinkage);
+}
+
 float *knn_similarity(const knn_csr *c, knn_sim_kind kind, int min_support, double shrinkage,
                       char *err, size_t errlen)
 {

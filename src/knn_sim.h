@@ -51,6 +51,13 @@ typedef struct {
 float *knn_similarity(const knn_csr *c, knn_sim_kind kind, int min_support, double shrinkage,
                       char *err, size_t errlen);
 
+/* The similarity of one pair (a, b) from its co-rating sums (doubles): f = |C_ab|, p = sum
+ * r_a r_b, sab = sum r_a^2, sba = sum r_b^2, tab = sum r_a, tba = sum r_b (over C_ab), na, nb
+ * = the numbers of y rated by a and b (jaccard). Used for k-shot users (est_knn.c). */
+double knn_pair_similarity(knn_sim_kind kind, double f, double p, double sab, double sba,
+                           double tab, double tba, double na, double nb, int min_support,
+                           double shrinkage);
+
 /* Bytes knn_similarity needs at most (sums, result and block) for these sizes. */
 double knn_sim_bytes(knn_sim_kind kind, double n_x, double n_y);
 

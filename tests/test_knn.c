@@ -6,6 +6,9 @@
  *     regularisation) against tests/reference/knn_ref.py, a pair-loop Python implementation
  *     of Surprise's formulas, on a random matrix, every (user, item) pair scored; the item-based
  *     tiled path (consecutive items of one user) equals one-pair-at-a-time scoring;
+ *   - k-shot users (d->reveal): u3's ratings of i1..i3 revealed instead of trained, predictions
+ *     by hand (user-based similarities over the revealed items, item-based neighbourhood = the
+ *     revealed items, the revealed mean, the shrunk baseline bias);
  *   - parameters (min_k > k refused) and memory_bytes;
  *   - end to end: knn beats the global mean on a synthetic low-rank problem, and on
  *     MovieLens 100K u1 (when present) item-based pearson_baseline KNNBaseline beats the
@@ -162,6 +165,68 @@ static double tiny_predict(const char **kv, int u, int i)
     tu_fit_free(&est_knn, &r);
     ds_free(&d);
     return p;
+}
+
+/* The tiny matrix without u3 in training; u3's ratings of i1 (2), i2 (4), i3 (5) revealed (i4
+ * left out), fit with kv, predict (u, i) unclipped. */
+static double tiny_reveal_predict(const char **kv, int u, int i)
+{
+    ds_data d;
+    tiny(&d);
+    d.train.n = 11;   /* u3's pairs are the last four */
+    assert_int_equal(ds_split_alloc(&d.reveal, 3, 0), 0);
+    for (int k = 0; k < 3; k++) {
+        d.reveal.user[k] = 3;
+        d.reveal.item[k] = TI[11 + k];
+        d.reveal.rating[k] = TR[11 + k];
+    }
+    tu_fit_result r;
+    assert_int_equal(tu_fit(&est_knn, &d, 1, kv, &r), 0);
+    if (!r.model)
+        fail_msg("fit failed: %s", r.err);
+    assert_non_null(strstr(r.curves.note, "1 k-shot users"));
+    int32_t uu = u, ii = i;
+    double p;
+    est_knn.predict(r.model, &d, 1, &uu, &ii, &p);
+    tu_fit_free(&est_knn, &r);
+    ds_free(&d);
+    return p;
+}
+
+static void test_kshot_by_hand(void **state)
+{
+    (void)state;
+    /* user-based msd over u3's revealed items: u0 {i1: 2 vs 3, i3: 5 vs 1} 1/(1 + 17/2) = 2/19,
+     * u1 {i2: 4 vs 4, i3: 5 vs 1} 1/(1 + 16/2) = 1/9, u2 {i1: 2 vs 1, i2: 4 vs 5} 1/(1 + 2/2)
+     * = 1/2. (u3, i4): raters u0 (4), u1 (2) -> (8/19 + 2/9) / (2/19 + 1/9) = 110/37 */
+    const char *ub[] = {"based=user", "similarity=msd", "prediction=basic", NULL};
+    assert_near(tiny_reveal_predict(ub, 3, 4), 110.0 / 37, 1e-6);
+    /* (u3, i0): raters u0 (5), u1 (4), u2 (1) */
+    double w0 = 2.0 / 19, w1 = 1.0 / 9, w2 = 0.5;
+    assert_near(tiny_reveal_predict(ub, 3, 0), (5 * w0 + 4 * w1 + 1 * w2) / (w0 + w1 + w2), 1e-6);
+    /* means: mu_u3 = 11/3 (revealed), u0 13/4, u1 11/4 */
+    const char *um[] = {"based=user", "similarity=msd", "prediction=means", NULL};
+    assert_near(tiny_reveal_predict(um, 3, 4),
+                11.0 / 3 + (w0 * (4 - 13.0 / 4) + w1 * (2 - 11.0 / 4)) / (w0 + w1), 1e-6);
+    /* item-based msd, (u3, i4): I(i4) = {u0: 4, u1: 2}; i1 {u0: 3} 1/(1 + 1) = 1/2, i2 {u1: 4}
+     * 1/(1 + 4) = 1/5, i3 {u0: 1, u1: 1} 1/(1 + 10/2) = 1/6 ->
+     * (2/2 + 4/5 + 5/6) / (1/2 + 1/5 + 1/6) = 79/26 */
+    const char *ib[] = {"based=item", "similarity=msd", "prediction=basic", NULL};
+    assert_near(tiny_reveal_predict(ib, 3, 4), 79.0 / 26, 1e-6);
+    /* k = 1: the most similar revealed item i1 -> 2 */
+    const char *ib1[] = {"based=item", "similarity=msd", "prediction=basic", "k=1", NULL};
+    assert_near(tiny_reveal_predict(ib1, 3, 4), 2.0, 1e-6);
+    /* baseline with min_k = k: every prediction is b_ui = mu + b_u + b_i; u4 has nothing, so
+     * (u4, j) = mu + b_j and b_u3 = sum_j (r_3j - mu - b_j) / (reg_u + 3) */
+    const char *bl[] = {"based=user", "prediction=baseline", "k=40", "min_k=40", NULL};
+    double acc = 0;
+    for (int k = 0; k < 3; k++)
+        acc += TR[11 + k] - tiny_reveal_predict(bl, 4, TI[11 + k]);
+    double bu = acc / (15.0 + 3);
+    assert_true(fabs(bu) > 1e-3);
+    assert_near(tiny_reveal_predict(bl, 3, 4) - tiny_reveal_predict(bl, 4, 4), bu, 1e-9);
+    /* a user without revealed pairs (u4) still falls back to mu: the training mean 31/11 */
+    assert_near(tiny_reveal_predict(ub, 4, 4), 31.0 / 11, 1e-12);
 }
 
 static void test_predictions_by_hand(void **state)
@@ -551,6 +616,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_similarities_by_hand),
         cmocka_unit_test(test_predictions_by_hand),
+        cmocka_unit_test(test_kshot_by_hand),
         cmocka_unit_test(test_fallback_count),
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_parameters),

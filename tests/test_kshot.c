@@ -7,7 +7,10 @@
  *   - mf: the folded-in user is exactly the ALS user solve against the fixed item factors, and
  *     reproduces the full refit (the user's pairs in training) within tolerance;
  *   - baseline: the revealed user's bias is the shrunk mean residual;
- *   - U-AutoRec: revealed ratings change a new user's predictions (I-AutoRec falls back). */
+ *   - U-AutoRec: revealed ratings change a new user's predictions (I-AutoRec falls back);
+ *   - knn (user- and item-based, the paper_configs default and Surprise's item settings): K = 10
+ *     revealed ratings beat K = 0 (the global-mean fallback) on the same k-shot queries
+ *     (hand-computed k-shot cases: tests/test_knn.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -361,6 +364,52 @@ static void test_baseline_and_autorec(void **state)
     ds_free(&B);
 }
 
+/* RMSE against the oracle of method m (kv) fitted on d, on the pairs of q */
+static double kshot_rmse(const est_method *m, const char **kv, ds_data *d, const ds_split *q)
+{
+    tu_fit_result r;
+    assert_int_equal(tu_fit(m, d, 1, kv, &r), 0);
+    if (!r.model)
+        fail_msg("fit failed: %s", r.err);
+    double *pr = malloc((size_t)q->n * sizeof *pr), s = 0;
+    assert_non_null(pr);
+    m->predict(r.model, d, q->n, q->user, q->item, pr);
+    for (long k = 0; k < q->n; k++)
+        s += pow(pr[k] - q->oracle[k], 2);
+    free(pr);
+    tu_fit_free(m, &r);
+    return sqrt(s / (double)q->n);
+}
+
+static void test_knn_revealed(void **state)
+{
+    (void)state;
+    synth_params p;
+    synth_setup(&p, 4000, 30);
+    ds_data d0, d10;
+    make_synth(&p, &d0);
+    make_synth(&p, &d10);
+    char err[256];
+    assert_int_equal(kshot_apply(&d0, 0, &p, err, sizeof err), 0);
+    assert_int_equal(kshot_apply(&d10, 10, &p, err, sizeof err), 0);
+    assert_int_equal(d0.reveal.n, 0);
+    assert_true(d10.reveal.n > 0);
+    const est_method *knn = est_find("knn");
+    const char *user[] = {NULL};   /* paper_configs/two_time_scale.ini: the defaults */
+    const char *item[] = {"based=item", "similarity=pearson_baseline", "prediction=baseline", NULL};
+    const char *imsd[] = {"based=item", "similarity=msd", "prediction=means", NULL};
+    const char **kvs[] = {user, item, imsd};
+    for (int c = 0; c < 3; c++) {
+        /* the same queries: d10's test_cold pairs (a subset of d0's, same draws) */
+        double e0 = kshot_rmse(knn, kvs[c], &d0, &d10.test_cold);
+        double e10 = kshot_rmse(knn, kvs[c], &d10, &d10.test_cold);
+        print_message("knn setting %d: k-shot RMSE vs oracle K=0 %.4f, K=10 %.4f\n", c, e0, e10);
+        assert_true(e10 < 0.9 * e0);
+    }
+    ds_free(&d0);
+    ds_free(&d10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_real_split),
         cmocka_unit_test(test_mf_fold_in),
         cmocka_unit_test(test_baseline_and_autorec),
+        cmocka_unit_test(test_knn_revealed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
