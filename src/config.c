@@ -1036,6 +1036,7 @@ static void fill_synth(const kvset *d, synth_params *p)
     p->cold_list_size = (int)I("cold_list_size");
     p->protocol = (synth_protocol)CH("protocol");
     p->leave_last_k = (int)I("leave_last_k");
+    p->user_drift = R("user_drift");
 #undef I
 #undef R
 #undef CH

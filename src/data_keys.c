@@ -27,7 +27,7 @@ const param_spec cfg_experiment_keys[] = {
 
 /* The synthetic knobs; defaults (NULL here) are filled from synth_params_default. Order
  * follows synth_params. */
-enum { NSYNTH = 26 };
+enum { NSYNTH = 27 };
 /* Keys of every source: how the ranking metrics weigh popular items (metrics.h). */
 #define POP_GAMMA_KEY {"pop_gamma", PT_REAL, "0.5", 0, 10, NULL, \
                        "pop_* metrics: relevant item i weighs pop(i)^-gamma (0 = plain metric)"}
@@ -67,6 +67,9 @@ static param_spec synth_keys[NSYNTH + 4] = {
      "train/valid/test_warm: as drawn, a global cut by time, or each user's last pairs"},
     {"leave_last_k", PT_INT, NULL, 1, 1000000, NULL,
      "protocol = leave_last: each user's last k pairs are test_warm, the k before valid"},
+    {"user_drift", PT_REAL, NULL, 0, 1e6, NULL,
+     "s: each user's latent point drifts as a reflected Brownian motion s W(t) over the user's "
+     "timeline; ratings and oracle use z_u at the pair's time (docs/theory.md); 0 = none"},
     POP_GAMMA_KEY,
     KSHOT_KEY,
     END_KEY,
@@ -182,6 +185,7 @@ static void build_tables(void)
     SETI(p.cold_list_size);
     SETE(p.protocol);
     SETI(p.leave_last_k);
+    SETR(p.user_drift);
 #undef SETI
 #undef SETR
 #undef SETE

@@ -32,7 +32,8 @@ typedef enum {
     SYNTH_STREAM_USER_X = 1, SYNTH_STREAM_ITEM_X, SYNTH_STREAM_TRUTH_USER, SYNTH_STREAM_TRUTH_ITEM,
     SYNTH_STREAM_NOISE, SYNTH_STREAM_SAMPLING, SYNTH_STREAM_SPLIT, SYNTH_STREAM_COLD,
     SYNTH_STREAM_EMBED_USER, SYNTH_STREAM_EMBED_ITEM, SYNTH_STREAM_CALIBRATE,
-    SYNTH_STREAM_TIME            /* interaction times (added last: the others keep their seeds) */
+    SYNTH_STREAM_TIME,           /* interaction times (added last: the others keep their seeds) */
+    SYNTH_STREAM_DRIFT           /* user drift increments (synth_drift.c; after TIME) */
 } synth_stream;
 
 /* How train / valid / test_warm are told apart (synth_time.c):
@@ -71,6 +72,8 @@ typedef struct {
     int cold_list_size;          /* items per cold user in test_cold (ranking candidates) */
     synth_protocol protocol;     /* split of the training population's pairs by time */
     int leave_last_k;            /* protocol = leave_last: k test (and k valid) pairs per user */
+    double user_drift;           /* s >= 0: z_u drifts as a reflected Brownian motion s W(t)
+                                  * over the user's timeline (synth_drift.c); 0 = none */
 } synth_params;
 
 typedef struct synth_truth synth_truth;
@@ -182,6 +185,17 @@ double synth_observe(const synth_params *p, double rstar, double eps);
 int synth_assign_times(synth_dataset *ds, char *err, size_t errlen);
 /* Reassign train / valid / test_warm by p->protocol (nothing for random). */
 int synth_apply_protocol(synth_dataset *ds, char *err, size_t errlen);
+
+/* ---- user drift (synth_drift.c; user_drift > 0 only) ----
+ * synth_drift_apply (after the times, before the protocol): the rating and oracle of every pair
+ * from z_u at the pair's time, the pair's noise draw noise[s][k] (s = train, valid, test_warm,
+ * test_cold) kept; returns the paths (NULL and a message on failure). synth_drift_settle
+ * (after the protocol): user_z of a training user := z_u at the user's last training time;
+ * 0, or -1 when memory ran out. */
+typedef struct synth_drift synth_drift;
+synth_drift *synth_drift_apply(synth_dataset *ds, double *const noise[4], char *err, size_t errlen);
+int synth_drift_settle(synth_drift *dr, synth_dataset *ds);
+void synth_drift_free(synth_drift *dr);
 
 /* ---- the whole dataset ---- */
 /* Sizes of the cold population: n_cold_users = ceil(test_cold_pairs / cold_list_size),

@@ -10,7 +10,10 @@
  *   SPLIT              valid pairs (same law), then test_warm pairs (uniform over unseen pairs);
  *   NOISE              noise of train, valid, test_warm in that order;
  *   TIME               interaction times of every pair (synth_time.c), drawn last; then the
- *                      protocol (temporal, leave_last) reassigns train / valid / test_warm. */
+ *                      protocol (temporal, leave_last) reassigns train / valid / test_warm.
+ *   DRIFT              user_drift > 0 only (synth_drift.c): after the times, before the
+ *                      protocol, ratings and oracle values are recomputed at z_u(time) with
+ *                      the same noise draws; user_drift = 0 takes none of these steps. */
 #include <gsl/gsl_errno.h>
 #include "synth.h"
 #include <math.h>
@@ -56,15 +59,19 @@ static void draw_entities(gsl_rng *r, const synth_embedding *e, int d, int D, do
     }
 }
 
-/* Oracle values and noisy ratings of a split (noise from r, in pair order). */
-static void observe_split(const synth_dataset *ds, gsl_rng *r, synth_split *s)
+/* Oracle values and noisy ratings of a split (noise from r, in pair order; each draw also
+ * into noise[k] when noise is not NULL, for the user drift). */
+static void observe_split(const synth_dataset *ds, gsl_rng *r, synth_split *s, double *noise)
 {
     const synth_params *p = &ds->params;
     for (long k = 0; k < s->n; k++) {
         double rs = synth_truth_rating(ds->truth, ds->user_z + (size_t)s->user[k] * p->user_intrinsic_dim,
                                        ds->item_z + (size_t)s->item[k] * p->item_intrinsic_dim);
         s->oracle[k] = rs + ds->oracle_offset;
-        s->rating[k] = synth_observe(p, rs, synth_noise_draw(p, r));
+        double e = synth_noise_draw(p, r);
+        if (noise)
+            noise[k] = e;
+        s->rating[k] = synth_observe(p, rs, e);
     }
 }
 
@@ -118,6 +125,8 @@ int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t 
     synth_sampler *smp = NULL;
     synth_pairset *seen = NULL;
     gsl_rng *r = NULL;
+    synth_drift *drift = NULL;
+    double *noise[4] = {NULL, NULL, NULL, NULL};   /* user_drift > 0: each pair's noise draw */
     int rc = -1;
 
     ds->truth = synth_truth_new(p, err, errlen);
@@ -137,6 +146,12 @@ int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t 
         split_alloc(&ds->test_cold, n_cold_pairs)) {
         snprintf(err, errlen, "synth: out of memory");
         goto done;
+    }
+    if (p->user_drift > 0) {
+        long ns[4] = {p->n_obs, n_valid, p->test_warm_pairs, n_cold_pairs};
+        for (int s = 0; s < 4; s++)
+            if (!(noise[s] = malloc((size_t)(ns[s] > 0 ? ns[s] : 1) * sizeof(double))))
+                goto oom;
     }
 
     /* Training entities, one stream per side. */
@@ -160,7 +175,7 @@ int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t 
         gsl_rng_free(r);
         goto oom;
     }
-    observe_split(ds, r, &ds->test_cold);
+    observe_split(ds, r, &ds->test_cold, noise[3]);
     gsl_rng_free(r);
 
     /* Train (SAMPLING), valid and test_warm (SPLIT), all distinct. */
@@ -198,18 +213,27 @@ int synth_generate(const synth_params *p, synth_dataset *out, char *err, size_t 
 
     if (!(r = synth_rng_new(p->seed, SYNTH_STREAM_NOISE)))
         goto oom;
-    observe_split(ds, r, &ds->train);
-    observe_split(ds, r, &ds->valid);
-    observe_split(ds, r, &ds->test_warm);
+    observe_split(ds, r, &ds->train, noise[0]);
+    observe_split(ds, r, &ds->valid, noise[1]);
+    observe_split(ds, r, &ds->test_warm, noise[2]);
     gsl_rng_free(r);
     r = NULL;
-    if (synth_assign_times(ds, err, errlen) != 0 || synth_apply_protocol(ds, err, errlen) != 0)
+    if (synth_assign_times(ds, err, errlen) != 0)
         goto done;
+    if (p->user_drift > 0 && !(drift = synth_drift_apply(ds, noise, err, errlen)))
+        goto done;
+    if (synth_apply_protocol(ds, err, errlen) != 0)
+        goto done;
+    if (drift && synth_drift_settle(drift, ds) != 0)
+        goto oom;
     rc = 0;
     goto done;
 oom:
     snprintf(err, errlen, "synth: out of memory");
 done:
+    synth_drift_free(drift);
+    for (int s = 0; s < 4; s++)
+        free(noise[s]);
     synth_embedding_free(eu);
     synth_embedding_free(ei);
     synth_sampler_free(smp);

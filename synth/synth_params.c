@@ -36,6 +36,7 @@ void synth_params_default(synth_params *p)
     p->cold_list_size = 50;
     p->protocol = SYNTH_PROTOCOL_RANDOM;
     p->leave_last_k = 1;
+    p->user_drift = 0;
 }
 
 /* ceil(n / per) computed so that per * (result - 1) < n <= per * result holds exactly. */
@@ -176,6 +177,8 @@ int synth_params_check(const synth_params *p, const char **bad_key, char *err, s
         FAIL("protocol", "protocol = %d: must be random, temporal or leave_last", (int)p->protocol);
     if (p->leave_last_k < 1 || p->leave_last_k > 1000000)
         FAIL("leave_last_k", "leave_last_k = %d: must be in 1..1000000", p->leave_last_k);
+    if (!isfinite(p->user_drift) || p->user_drift < 0 || p->user_drift > 1e6)
+        FAIL("user_drift", "user_drift = %g: must be in [0, 1e6]", p->user_drift);
     if (p->test_cold_pairs > 0 && p->test_cold_pairs / p->cold_list_size > SYNTH_MAX_ENTITIES)
         FAIL("test_cold_pairs", "test_cold_pairs = %ld: too many cold users", p->test_cold_pairs);
 

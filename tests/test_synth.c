@@ -878,6 +878,102 @@ static void test_times_keep_old_data(void **state)
     }
 }
 
+/* user_drift: 0 is the data of today (the hashes above, with the key set explicitly); > 0 keeps
+ * the pairs, times, covariates and noise draws, gives every user's first pair the undrifted
+ * oracle, and changes the oracle of later pairs (in the user's timeline) more than of earlier
+ * ones; the user's settled latent point is the one of the last training pair. */
+static void test_user_drift(void **state)
+{
+    (void)state;
+    synth_params p;
+    small_params(&p);
+    p.user_drift = 0;
+    synth_dataset a, b;
+    generate_or_fail(&p, &a);
+    uint64_t h = 1469598103934665603ULL;
+    h = hash_split(h, &a.train);
+    h = hash_split(h, &a.valid);
+    h = hash_split(h, &a.test_warm);
+    h = hash_split(h, &a.test_cold);
+    size_t nu = (size_t)a.n_users + a.n_cold_users, ni = (size_t)a.n_items + a.n_cold_items;
+    h = fnv_bytes(h, a.user_x, nu * p.user_ambient_dim * sizeof(double));
+    h = fnv_bytes(h, a.item_x, ni * p.item_ambient_dim * sizeof(double));
+    assert_true(h == 0xeada76a9261368d0ULL);   /* test_times_keep_old_data's first case */
+    p.user_drift = 0.3;
+    generate_or_fail(&p, &b);
+    synth_split *sa[4] = {&a.train, &a.valid, &a.test_warm, &a.test_cold};
+    synth_split *sb[4] = {&b.train, &b.valid, &b.test_warm, &b.test_cold};
+    /* each user's first time (any split) */
+    double *t1 = malloc(nu * sizeof *t1);
+    assert_non_null(t1);
+    for (size_t u = 0; u < nu; u++)
+        t1[u] = INFINITY;
+    for (int s = 0; s < 4; s++)
+        for (long k = 0; k < sa[s]->n; k++)
+            if (sa[s]->time[k] < t1[sa[s]->user[k]])
+                t1[sa[s]->user[k]] = sa[s]->time[k];
+    /* mean |change of oracle| by time since the user's first pair: [0], (0, 0.25], > 0.75 */
+    double sum[3] = {0, 0, 0};
+    long cnt[3] = {0, 0, 0}, first_changed = 0;
+    for (int s = 0; s < 4; s++) {
+        assert_int_equal(sa[s]->n, sb[s]->n);
+        assert_memory_equal(sa[s]->user, sb[s]->user, (size_t)sa[s]->n * sizeof(int32_t));
+        assert_memory_equal(sa[s]->item, sb[s]->item, (size_t)sa[s]->n * sizeof(int32_t));
+        assert_memory_equal(sa[s]->time, sb[s]->time, (size_t)sa[s]->n * sizeof(double));
+        for (long k = 0; k < sa[s]->n; k++) {
+            double dt = sa[s]->time[k] - t1[sa[s]->user[k]];
+            double ch = fabs(sb[s]->oracle[k] - sa[s]->oracle[k]);
+            /* same noise draw: rating - oracle unchanged (no stars) */
+            assert_true(fabs((sb[s]->rating[k] - sb[s]->oracle[k]) -
+                             (sa[s]->rating[k] - sa[s]->oracle[k])) < 1e-9);
+            if (dt == 0) {
+                first_changed += ch != 0;
+                sum[0] += ch, cnt[0]++;
+            } else if (dt <= 0.25) {
+                sum[1] += ch, cnt[1]++;
+            } else if (dt > 0.75) {
+                sum[2] += ch, cnt[2]++;
+            }
+        }
+    }
+    assert_int_equal(first_changed, 0);
+    assert_true(cnt[1] > 100 && cnt[2] > 100);
+    double early = sum[1] / cnt[1], late = sum[2] / cnt[2];
+    printf("user_drift 0.3: mean |oracle change| early %.4f, late %.4f\n", early, late);
+    assert_true(early > 0);
+    assert_true(late > 1.5 * early);
+    assert_memory_equal(a.user_x, b.user_x, nu * p.user_ambient_dim * sizeof(double));
+    /* settled user_z: a training user's oracle at the last training pair = R*(user_z, item) */
+    int d = p.user_intrinsic_dim;
+    long checked = 0, moved = 0;
+    for (int u = 0; u < b.n_users; u++) {
+        long last = -1;
+        for (long k = 0; k < b.train.n; k++)
+            if (b.train.user[k] == u && (last < 0 || b.train.time[k] > b.train.time[last]))
+                last = k;
+        if (last < 0)
+            continue;
+        double o = synth_truth_rating(b.truth, b.user_z + (size_t)u * d,
+                                      b.item_z + (size_t)b.train.item[last] * p.item_intrinsic_dim) +
+                   b.oracle_offset;
+        assert_true(fabs(o - b.train.oracle[last]) < 1e-12);
+        checked++;
+        moved += memcmp(a.user_z + (size_t)u * d, b.user_z + (size_t)u * d, d * sizeof(double)) != 0;
+        if (u >= 50)
+            break;
+    }
+    assert_true(checked > 40 && moved > 30);
+    /* a negative drift is refused */
+    p.user_drift = -1;
+    const char *bad = NULL;
+    char msg[200];
+    assert_int_not_equal(synth_params_check(&p, &bad, msg, sizeof msg), 0);
+    assert_string_equal(bad, "user_drift");
+    free(t1);
+    synth_dataset_free(&a);
+    synth_dataset_free(&b);
+}
+
 typedef struct {
     int32_t u, i;
     double r, o, t;
@@ -1026,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_mnar),
         cmocka_unit_test(test_huge_ambient_fails_cleanly),
         cmocka_unit_test(test_times_keep_old_data), cmocka_unit_test(test_protocols),
+        cmocka_unit_test(test_user_drift),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
