@@ -233,7 +233,7 @@ fuzz:
 # Writes results/bench.json and prints a table (bench/run_bench.py).
 BENCH_SCALE ?= small
 BENCH_BIN := $(BUILD)/bench/bench_twotower $(BUILD)/bench/bench_baselines $(BUILD)/bench/sgemm_peak \
-             $(BUILD)/bench/bench_store $(BUILD)/bench/bench_retrieve
+             $(BUILD)/bench/bench_store $(BUILD)/bench/bench_retrieve $(BUILD)/bench/bench_gru
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libt2rec.a $(BUILD)/libsynth.a
 	@mkdir -p $(dir $@)

@@ -25,6 +25,11 @@ layers of 256, embed_dim 16, batch 1024, Adam lr 1e-3):
      200 epochs, early stopping on valid, best weights kept) on the same data file (`t2rec gen
      --cell K`); the check fails when t2rec's mean excess risk of a cell is above 1.2x the
      reference's.
+ 10. the results store: seconds per cell spent storing as the sweep grows (bench_store.c);
+ 11. the twotimescale GRU encoder (bench_gru.c, src/nn_gru.c) against torch nn.GRU
+     (bench_gru_torch.py): seconds per training epoch at the shapes of a MovieLens 100K u1
+     cold_users fit (680 sequences of length <= 50, batch 32, input 18, hidden 32, read-out 17),
+     1 thread each, best of 3 (smoke: 64 sequences).
 Writes results/bench.json (every raw run with its command line and the load average when it
 started) and prints a table. BENCH_SCALE=small (default, ~5 min on 2 cores), full (1M obs,
 ~15 min) or smoke (toy sizes, ~1 min, writes results/bench_smoke.json: checks the bench runs).
@@ -273,6 +278,9 @@ def main():
     # 10. the results store: cost per cell as the sweep grows (store_bench below)
     summary["store"] = store_bench()
 
+    # 11. the GRU encoder of twotimescale vs torch nn.GRU (gru_bench below)
+    summary["gru"] = gru_bench(best_core)
+
     loads = [float(r["load_before"].split()[0]) for r in runs]
     summary["load_average_1min"] = {"min": min(loads), "max": max(loads),
                                     "note": "1-minute load average before each run (2 cores)"}
@@ -280,6 +288,7 @@ def main():
         json.dump({"summary": summary, "runs": runs}, f, indent=1)
     print_table(summary)
     print_store(summary["store"])
+    print_gru(summary["gru"])
     if not summary["store"]["within"] and SCALE != "smoke":
         sys.stderr.write("bench: storing a cell at %d cells costs more than %.0fx what it costs at %d\n"
                          % (summary["store"]["sizes"][-1], STORE_RATIO, summary["store"]["sizes"][0]))
@@ -449,6 +458,36 @@ def store_bench():
             "ratio_largest_vs_smallest": ratio, "within": ratio <= STORE_RATIO,
             "note": "seconds per cell spent storing (staged write + fsync, rewrites of the results "
                     "file); legacy = one whole-file rewrite at N cells, what every cell cost before"}
+
+
+# ---- step 11: the twotimescale GRU encoder vs torch nn.GRU ----
+# S sequences, length T, batch B, input C = rank + 2, hidden H, read-out P = rank + 1
+GRU_SHAPE = [64 if SCALE == "smoke" else 680, 50, 32, 18, 32, 17]
+
+
+def gru_bench(core):
+    """Step 11: seconds per training epoch of the GRU encoder (teacher-forced next-rating loss,
+    Adam), t2rec's nn_gru against torch nn.GRU + pack_padded_sequence, 1 thread each, same shapes."""
+    shape = [str(v) for v in GRU_SHAPE]
+    c = run("t2rec GRU encoder epoch (bench_gru %s)" % " ".join(shape),
+            [os.path.join(BUILD, "bench", "bench_gru")] + shape,
+            dict(core_env(core), OPENBLAS_NUM_THREADS="1"), parse_json=False)
+    t = run("torch nn.GRU epoch (bench_gru_torch.py %s)" % " ".join(shape),
+            [PY, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_gru_torch.py")] + shape,
+            dict(core_env("auto"), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"), parse_json=False)
+    cs = float(c.strip().splitlines()[-1].split()[-1])
+    ts = float(t.strip().splitlines()[-1].split()[-1])
+    return {"shape": dict(zip(["S", "T", "B", "C", "H", "P"], GRU_SHAPE)), "t2rec_epoch_s": cs,
+            "torch_epoch_s": ts, "speedup_t2rec_vs_torch": ts / cs if cs > 0 else None,
+            "note": "1 thread each, best of 3 epochs; MovieLens 100K u1 cold_users shapes"}
+
+
+def print_gru(g):
+    sh = g["shape"]
+    print("\ntwotimescale GRU encoder, seconds per epoch (S=%d T=%d B=%d C=%d H=%d P=%d, 1 thread): "
+          "t2rec %.4f, torch nn.GRU %.4f (%.2fx)" % (sh["S"], sh["T"], sh["B"], sh["C"], sh["H"], sh["P"],
+                                                   g["t2rec_epoch_s"], g["torch_epoch_s"],
+                                                   g["speedup_t2rec_vs_torch"] or 0))
 
 
 def print_store(st):
