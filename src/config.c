@@ -1616,6 +1616,17 @@ static int append(char **buf, size_t *len, size_t *cap, const char *a, const cha
     return 0;
 }
 
+/* 1 when key = val leaves the cell key alone: a cfg_keyed_if_changed key at its default
+ * (values are canonical here, so the default is compared in canonical form). */
+static int key_neutral(const param_spec *table, const char *method, const char *key,
+                       const char *val)
+{
+    const param_spec *p = param_find(table, key);
+    char canon[256];
+    return p && p->def && cfg_keyed_if_changed(method, key) &&
+           param_canonical(p, p->def, canon, sizeof canon) == 0 && strcmp(canon, val) == 0;
+}
+
 static int build_cell(const cfg *c, cfg_cell *cell, const kvset *data, int replicate,
                       int msec, long mci)
 {
@@ -1637,17 +1648,21 @@ static int build_cell(const cfg *c, cfg_cell *cell, const kvset *data, int repli
     char *text = NULL;
     size_t len = 0, cap = 0;
     int rc = -1;
+    const param_spec *dtab = cfg_data_keys(c->source);
     for (int k = 0; k < data->n; k++)
-        if (append(&text, &len, &cap, "data.", data->key[k], "=") ||
-            append(&text, &len, &cap, data->val[k], "\n", ""))
+        if (!key_neutral(dtab, NULL, data->key[k], data->val[k]) &&
+            (append(&text, &len, &cap, "data.", data->key[k], "=") ||
+             append(&text, &len, &cap, data->val[k], "\n", "")))
             goto out;
     snprintf(num, sizeof num, "%llu", (unsigned long long)c->seed);
     if (append(&text, &len, &cap, "experiment.seed=", num, "\n") ||
         append(&text, &len, &cap, "method=", cell->method, "\n"))
         goto out;
     for (int k = 0; k < cell->method_params.n; k++)
-        if (append(&text, &len, &cap, "method.", cell->method_params.key[k], "=") ||
-            append(&text, &len, &cap, cell->method_params.val[k], "\n", ""))
+        if (!(msec >= 0 && key_neutral(c->sec[msec].method->params, cell->method,
+                                       cell->method_params.key[k], cell->method_params.val[k])) &&
+            (append(&text, &len, &cap, "method.", cell->method_params.key[k], "=") ||
+             append(&text, &len, &cap, cell->method_params.val[k], "\n", "")))
             goto out;
     snprintf(num, sizeof num, "%d", replicate);
     if (append(&text, &len, &cap, "replicate=", num, "\n"))

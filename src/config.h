@@ -14,7 +14,9 @@
  * Cell key: FNV-1a 64 followed by a splitmix64 finaliser over the canonical text
  *   sorted "data.KEY=VALUE\n" lines of every resolved data key (defaults filled, numbers
  *   printed canonically: "1.0", "1" and "1e0" agree), "experiment.seed=S\n", "method=NAME\n",
- *   sorted "method.KEY=VALUE\n" lines, "replicate=R\n".
+ *   sorted "method.KEY=VALUE\n" lines, "replicate=R\n". A key added to an existing table
+ *   after results files existed (cfg_keyed_if_changed: pop_gamma, kshot, protocol, ...) is
+ *   left out of the text while it holds its default, so older cells keep their keys.
  * experiment.name / output / description are not part of the key.
  * Seeds: data_seed = hash(master seed, replicate) (shared by all cells of a replicate, so an
  * n_obs sweep shares the truth), train_seed = hash(master seed, cell key).
@@ -104,6 +106,9 @@ const param_spec *cfg_data_keys(const char *source);
 /* Every [data] key of every source (for suggestions); and the sources a key belongs to
  * ("synthetic", "movielens100k, tsv", ...) or NULL if it is no data key at all. */
 const param_spec *cfg_data_keys_all(void);
+/* 1 when a key joins a cell's key only when set away from its default (keys added after results
+ * files existed: their cells keep their keys). method = NULL for a data key. */
+int cfg_keyed_if_changed(const char *method, const char *key);
 const char *cfg_data_key_sources(const char *key);
 /* Conditional keys of a source: `key` acts only when `when_key` is one of `when_values`
  * ("a|b"). NULL-terminated; NULL for an unknown source. */

@@ -271,3 +271,25 @@ const cfg_key_condition *cfg_data_key_conditions(const char *source)
         return tsv_conditions;
     return NULL;
 }
+
+/* Keys added after results files existed, with defaults that do what the code did before:
+ * such a key joins a cell's key only when it is set away from its default, so the cells of
+ * older results files keep their keys (and resume). "data.KEY" or "method.NAME.KEY". A key
+ * added to an existing table from now on belongs here too; keys of new methods do not. */
+static const char *const keyed_if_changed[] = {
+    "data.pop_gamma", "data.kshot", "data.protocol", "data.leave_last_k", "data.user_drift",
+    "data.temporal_valid", "data.temporal_test", NULL,
+};
+
+int cfg_keyed_if_changed(const char *method, const char *key)
+{
+    char full[256];
+    if (method)
+        snprintf(full, sizeof full, "method.%s.%s", method, key);
+    else
+        snprintf(full, sizeof full, "data.%s", key);
+    for (int k = 0; keyed_if_changed[k]; k++)
+        if (strcmp(keyed_if_changed[k], full) == 0)
+            return 1;
+    return 0;
+}

@@ -231,6 +231,47 @@ static void test_single_value_changes_key(void **state)
     free(base);
 }
 
+/* Cell keys are what resume and merge match results by: a config of session 3 (commit 60f2e9e,
+ * before the time, k-shot, drift and popularity keys existed) keeps its keys, written as
+ * constants here (from `t2rec run g.ini --dry-run` of that commit). The keys added since join a
+ * key only when set away from their default (cfg_keyed_if_changed). */
+static const char *GOLDEN_CFG = "[experiment]\nname = golden\nseed = 3\nreplicates = 2\n"
+                                "[data]\nn_obs = 512\nobs_per_user = 8\ntest_warm_pairs = 500\n"
+                                "user_ambient_dim = 4\nitem_ambient_dim = 4\n%s"
+                                "[method.twotower]\nepochs = 2\n[method.mf]\nrank = 4\n";
+
+static void test_keys_stable_across_versions(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text, GOLDEN_CFG, "");
+    char *keys = keys_of("golden.ini", text);
+    assert_string_equal(keys, "3604d4f857c96910 6780a271b4c1435d a847d1c23107d96d b8268080978def8d ");
+    /* a newer key written at its default: the same cells */
+    static const char *at_default[] = {"pop_gamma = 0.5\n", "kshot = -1\n", "protocol = random\n",
+                                       "user_drift = 0\n", NULL};
+    for (int k = 0; at_default[k]; k++) {
+        snprintf(text, sizeof text, GOLDEN_CFG, at_default[k]);
+        char *again = keys_of("golden_def.ini", text);
+        if (strcmp(again, keys))
+            print_error("writing %s at its default changed the keys\n", at_default[k]);
+        assert_string_equal(again, keys);
+        free(again);
+    }
+    /* set away from the default: other cells */
+    static const char *changed[] = {"pop_gamma = 0.25\n", "protocol = temporal\n",
+                                    "user_drift = 0.1\n", NULL};
+    for (int k = 0; changed[k]; k++) {
+        snprintf(text, sizeof text, GOLDEN_CFG, changed[k]);
+        char *other = keys_of("golden_alt.ini", text);
+        if (!strcmp(other, keys))
+            print_error("%s did not change the keys\n", changed[k]);
+        assert_string_not_equal(other, keys);
+        free(other);
+    }
+    free(keys);
+}
+
 static void test_canonical_numbers(void **state)
 {
     (void)state;
@@ -929,6 +970,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_single_value_changes_key),
+        cmocka_unit_test(test_keys_stable_across_versions),
         cmocka_unit_test(test_canonical_numbers),
         cmocka_unit_test(test_cell_count_and_order),
         cmocka_unit_test(test_zip),
