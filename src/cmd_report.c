@@ -21,7 +21,7 @@ static void usage(FILE *f)
         "and the entities, so their points are not independent). The group's slope is the mean of\n"
         "its R replicate slopes; its 95%% CI is mean +- t(0.975, R - 1) * sd / sqrt(R) over the\n"
         "replicate slopes (column R). The same for error / log^2(n_obs). Printed next to the\n"
-        "theory slope -2 beta / (2 beta + d), d = max(d_u, d_i). A replicate needs 3 n_obs levels\n"
+        "theory slope -2 beta / (2 beta + d), d = max(d_u, d_i) (joint: d_u + d_i). A replicate needs 3 n_obs levels\n"
         "to get a slope; failed cells are left out and counted.\n\n"
         "Status (only 'fitted' and 'one replicate' print a slope; 'one replicate' has no CI):\n"
         "  fitted               slope and CI as above\n"

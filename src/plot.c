@@ -694,7 +694,8 @@ static int plot_convergence(const cell_record *recs, int n, const report *r, con
         snprintf(reps, sizeof reps, "%d-%d replicates", minrep, maxrep);
     int anyth = 0;
     for (int k = 0; k < np; k++)
-        anyth |= isfinite(r->groups[which[k]].theory_slope) && !strcmp(r->groups[which[k]].method, "twotower");
+        anyth |= isfinite(r->groups[which[k]].theory_slope) && (!strcmp(r->groups[which[k]].method, "twotower") ||
+                                                                  !strcmp(r->groups[which[k]].method, "joint"));
     snprintf(note, sizeof note,
              "line: geometric mean over %s at each n_obs; band: 95%% t-interval of the mean log error%s\n"
              "key: slope = mean of the per-replicate slopes, 95%% t-interval with R-1 df (R replicates)%s",
@@ -749,7 +750,8 @@ static int plot_convergence(const cell_record *recs, int n, const report *r, con
                      lab, g->n_capped, g->n_cells);
         else
             snprintf(text, sizeof text, "%s: %s (no rate)", lab, g->status);
-        int has_th = isfinite(g->theory_slope) && !strcmp(g->method, "twotower");
+        int has_th = isfinite(g->theory_slope) &&
+                     (!strcmp(g->method, "twotower") || !strcmp(g->method, "joint"));
         if (has_th) {
             size_t at = strlen(text);
             snprintf(text + at, sizeof text - at, ", theory %.2f", g->theory_slope);

@@ -331,7 +331,10 @@ static int build_group(report_group *g, int gi, const int *gid, const cell_recor
     double du = any ? kv_real(&any->config, "data.user_intrinsic_dim", NAN) : NAN;
     double di = any ? kv_real(&any->config, "data.item_intrinsic_dim", NAN) : NAN;
     const char *truth = any ? kv_str(&any->config, "data.truth", "") : "";
-    g->theory_slope = !strcmp(truth, "smooth") ? -1.0 : -2 * beta / (2 * beta + fmax(du, di));
+    /* the theory's d: max(d_u, d_i) for a model that factorises into a user and an item tower;
+     * d_u + d_i for the joint network on [x_u, x_i] (docs/theory.md, "Structure") */
+    double dth = !strcmp(g->method, "joint") ? du + di : fmax(du, di);
+    g->theory_slope = !strcmp(truth, "smooth") ? -1.0 : -2 * beta / (2 * beta + dth);
     g->slope = g->slope_lo = g->slope_hi = g->intercept = NAN;
     g->slope_log2 = g->slope_log2_lo = g->slope_log2_hi = NAN;
     int usable = 0;

@@ -134,7 +134,7 @@ void report_print_local(FILE *f, const report *r)
                "n_obs levels:\nper window, each replicate with a point at every level gets its own "
                "least-squares slope; mean of the R replicate slopes, 95%% t-interval with R - 1 df;\n"
                "slope/l2: the same for error / ln^2(n) (the theory's log^2 factor removed); theory "
-               "-2 beta / (2 beta + max(d_u, d_i))\n", r->metric, r->window);
+               "-2 beta / (2 beta + d), d = max(d_u, d_i) (d_u + d_i for joint)\n", r->metric, r->window);
     for (int i = 0; i < r->ngroups; i++) {
         const report_group *g = &r->groups[i];
         char th[32];

@@ -115,6 +115,31 @@ static void test_planted_slopes(void **state)
     gsl_rng_free(rng);
 }
 
+/* The theory slope follows the structure: d = max(d_u, d_i) for the two-tower, d_u + d_i for
+ * the joint network (lacunary, beta = 1, d_u = d_i = 2: -2/4 and -2/6). */
+static void test_theory_slope_by_structure(void **state)
+{
+    (void)state;
+    cell_record recs[24];
+    int n = 0;
+    for (int l = 0; l < 4; l++)
+        for (int rep = 0; rep < 3; rep++) {
+            double nobs = 1024.0 * (1 << l), e = pow(nobs, -0.5) * (1 + 0.01 * rep);
+            make_rec(&recs[n++], "twotower", 2, nobs, rep, e, "ok");
+            make_rec(&recs[n++], "joint", 2, nobs, rep, e, "ok");
+        }
+    report r;
+    assert_int_equal(report_build(recs, n, "excess_risk_cold", &r), 0);
+    /* d does not vary in this file: no group key for it */
+    const report_group *t = find(&r, "twotower", ""), *j = find(&r, "joint", "");
+    assert_non_null(t);
+    assert_non_null(j);
+    assert_true(fabs(t->theory_slope - -0.5) < 1e-12);
+    assert_true(fabs(j->theory_slope - -1.0 / 3) < 1e-12);
+    report_free(&r);
+    free_recs(recs, n);
+}
+
 /* Replicate-correlated data: each replicate has its own slope (sd 0.1) and little point noise.
  * The CI must be about as wide as t(R-1) sd(replicate slopes)/sqrt(R) and much wider than the
  * pooled OLS interval of the same points, which treats the 24 points as independent. */
@@ -476,6 +501,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_exact),
         cmocka_unit_test(test_planted_slopes),
+        cmocka_unit_test(test_theory_slope_by_structure),
         cmocka_unit_test(test_replicate_correlated),
         cmocka_unit_test(test_too_few_and_failed),
         cmocka_unit_test(test_not_yet_learning),
