@@ -40,6 +40,17 @@ void ds_from_synth(synth_dataset *s, ds_data *d)
     d->item_z = s->item_z;
     s->user_z = s->item_z = NULL;
     d->oracle_offset = s->oracle_offset;
+    d->sampling = s->params.sampling;
+    if (s->params.protocol == SYNTH_PROTOCOL_RANDOM && !(s->params.user_drift > 0))
+        d->sampling_law = synth_observe_law_new(&s->params, s->n_users, s->n_items, d->truth,
+                                                d->user_z, d->item_z);
+}
+
+int ds_observe_law(const ds_data *d, int32_t u, double *out)
+{
+    if (!d->sampling_law)
+        return -1;
+    return synth_sampler_user_law(d->sampling_law, u, out);
 }
 
 double ds_oracle(const ds_data *d, int32_t u, int32_t i)
@@ -78,6 +89,7 @@ void ds_split_free(ds_split *s)
 
 void ds_free(ds_data *d)
 {
+    synth_sampler_free(d->sampling_law);
     synth_truth_free(d->truth);
     free(d->user_z);
     free(d->item_z);

@@ -36,6 +36,11 @@ typedef struct {
     int user_latent_dim, item_latent_dim;
     double *user_z, *item_z;
     double oracle_offset;
+    synth_sampling sampling;         /* synthetic: the [data] sampling law */
+    synth_sampler *sampling_law;     /* synthetic, protocol random, no user drift: the true
+                                        per-user observation law over the training items
+                                        (synth_sampler_user_law; owned, borrows truth / z);
+                                        NULL otherwise (or when memory ran out) */
     int n_warm_users, n_warm_items;  /* synthetic: the training population (rows 0..n-1; the
                                         cold rows follow); 0 for real data */
     double rating_min, rating_max;   /* real data: rating scale (for clipping); 0,0 = none */
@@ -49,6 +54,10 @@ void ds_from_synth(synth_dataset *s, ds_data *d);
 void ds_free(ds_data *d);
 /* R*(u, i) + offset for any pair of a synthetic dataset (NaN for real data). */
 double ds_oracle(const ds_data *d, int32_t u, int32_t i);
+/* Synthetic data with a known sampling law: out[n_warm_items] = P(a training draw of user u
+ * picks item i) (synth_sampler_user_law); -1 when the law is not known (real data, drift,
+ * protocol other than random) or u is not a training user. */
+int ds_observe_law(const ds_data *d, int32_t u, double *out);
 int ds_split_alloc(ds_split *s, long n, int with_oracle);
 void ds_split_free(ds_split *s);
 

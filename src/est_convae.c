@@ -20,6 +20,11 @@
  * Predictions are clipped to the rating scale.
  * extra_metrics (real data): convae_obs_recall_at_10, the implicit head P(observe) ranking each
  * test user's unseen catalogue, next to pop_obs_recall_at_10 (training popularity).
+ * extra_metrics (synthetic, sampling = popularity | mnar, protocol random, no drift):
+ * convae_tv_sampling, the total variation between P(observe) over the training items
+ * normalised to sum 1 and the true per-user law of a training draw (ds_observe_law), mean over
+ * up to CV_TV_USERS training users evenly spaced by row; pop_tv_sampling the same for the
+ * training item counts normalised (one law for every user).
  */
 #include "estimator.h"
 #include "metrics.h"
@@ -488,6 +493,74 @@ out:
     return rc;
 }
 
+#define CV_TV_USERS 500
+
+/* TV of the implicit head's (and popularity's) per-user sampling law to the truth; an entry
+ * the model cannot score (entity without training ratings) gets P(observe) = 0. */
+static int cv_tv(const cv_model *m, const ds_data *d, struct metric_set *out)
+{
+    int nu = d->n_warm_users, ni = d->n_warm_items, rc = -1;
+    if (nu <= 0 || ni <= 0 || d->train.n == 0)
+        return 0;
+    double *truth = malloc((size_t)ni * sizeof *truth), *pred = malloc((size_t)ni * sizeof *pred);
+    double *pop = calloc((size_t)ni, sizeof *pop), pr[64], po;
+    if (!truth || !pred || !pop)
+        goto out;
+    for (long q = 0; q < d->train.n; q++)
+        if (d->train.item[q] < ni)
+            pop[d->train.item[q]] += 1;
+    double np = 0;
+    for (int i = 0; i < ni; i++)
+        np += pop[i];
+    for (int i = 0; i < ni; i++)
+        pop[i] /= np;
+    int ns = nu < CV_TV_USERS ? nu : CV_TV_USERS;
+    double tvc = 0, tvp = 0;
+    long users = 0;
+    for (int k = 0; k < ns; k++) {
+        int u = (int)((long)k * nu / ns);
+        if (ds_observe_law(d, u, truth) != 0)
+            continue;
+        double sum = 0;
+        for (int i = 0; i < ni; i++) {
+            int v = m->side ? u : i, c = m->side ? i : u;
+            pred[i] = 0;
+            if (v < m->n_vec && c < m->dim && m->seen[c]) {
+                nn_convae_heads(m->net, m->code + (size_t)v * m->net->H, c, &po, pr);
+                pred[i] = po;
+            }
+            sum += pred[i];
+        }
+        if (!(sum > 0))
+            continue;
+        for (int i = 0; i < ni; i++)
+            pred[i] /= sum;
+        tvc += synth_tv_distance(pred, truth, ni);
+        tvp += synth_tv_distance(pop, truth, ni);
+        users++;
+    }
+    if (users) {
+        metrics_add(out, "convae_tv_sampling", tvc / users);
+        metrics_add(out, "pop_tv_sampling", tvp / users);
+    }
+    rc = 0;
+out:
+    free(truth);
+    free(pred);
+    free(pop);
+    return rc;
+}
+
+static int cv_extra_all(const void *model, const ds_data *d, struct metric_set *out)
+{
+    if (d->synthetic) {
+        if (d->sampling_law && (d->sampling == SYNTH_POPULARITY || d->sampling == SYNTH_MNAR))
+            return cv_tv(model, d, out);
+        return 0;
+    }
+    return cv_extra(model, d, out);
+}
+
 const est_method est_convae = {
     .name = "convae",
     .params = cv_params,
@@ -496,5 +569,5 @@ const est_method est_convae = {
     .train = cv_train,
     .predict = cv_predict,
     .free_model = cv_free,
-    .extra_metrics = cv_extra,
+    .extra_metrics = cv_extra_all,
 };

@@ -168,6 +168,22 @@ void synth_sampler_free(synth_sampler *s);
 int synth_sampler_draw(const synth_sampler *s, gsl_rng *r, int force_uniform, long n,
                        synth_pairset *seen, int32_t *user, int32_t *item, char *err,
                        size_t errlen);
+/* The true per-user observation law (see synth_observe.c for the model and its limits):
+ * out[i] = P(a training draw of user u picks item i), i over the training items 0..n_items-1,
+ * summing to 1: uniform 1 / n_items; popularity zipf weight of i's rank / sum over ranks;
+ * mnar logistic(mnar_strength R*(u, i)) / sum_j logistic(mnar_strength R*(u, j)). Nothing is
+ * excluded (pairs drawn before are not removed: the law of a candidate, before the
+ * distinctness rejection). 0, or -1 when u is out of range. */
+int synth_sampler_user_law(const synth_sampler *s, int32_t u, double *out);
+/* The sampler synth_generate used for the training pairs of p (same SAMPLING stream, so the
+ * same popularity permutation), over the training population (n_users x n_items, rows 0.. of
+ * user_z / item_z, which must be the generator's latent points: not after user drift). NULL
+ * when out of memory. The result borrows t, user_z, item_z. */
+synth_sampler *synth_observe_law_new(const synth_params *p, int n_users, int n_items,
+                                     const synth_truth *t, const double *user_z,
+                                     const double *item_z);
+/* Total variation 0.5 sum_i |a_i - b_i| of two distributions over n items. */
+double synth_tv_distance(const double *a, const double *b, int n);
 /* One noise draw eps (sd = noise; student_t scaled to that sd). */
 double synth_noise_draw(const synth_params *p, gsl_rng *r);
 /* The observed rating of a pair with truth rstar and noise eps (stars: clamp(round(3+R*+eps))). */

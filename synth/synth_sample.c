@@ -13,6 +13,7 @@ struct synth_sampler {
     gsl_ran_discrete_t *zipf;   /* popularity: rank distribution */
     int32_t *perm;              /* popularity: rank -> item */
     double strength;            /* mnar */
+    double zipf_s;              /* popularity (for synth_sampler_user_law) */
     const synth_truth *truth;
     const double *user_z, *item_z;
     int du, di;
@@ -29,6 +30,7 @@ synth_sampler *synth_sampler_new(const synth_params *p, int n_users, int n_items
     s->n_users = n_users;
     s->n_items = n_items;
     s->strength = p->mnar_strength;
+    s->zipf_s = p->zipf_s;
     s->truth = t;
     s->user_z = user_z;
     s->item_z = item_z;
@@ -65,6 +67,35 @@ void synth_sampler_free(synth_sampler *s)
         gsl_ran_discrete_free(s->zipf);
     free(s->perm);
     free(s);
+}
+
+int synth_sampler_user_law(const synth_sampler *s, int32_t u, double *out)
+{
+    int n = s->n_items;
+    if (u < 0 || u >= s->n_users || n <= 0)
+        return -1;
+    double sum = 0;
+    for (int k = 0; k < n; k++) {
+        double w;
+        int i = k;
+        if (s->law == SYNTH_POPULARITY) {
+            w = pow((double)(k + 1), -s->zipf_s);   /* rank k holds item perm[k] */
+            i = s->perm[k];
+        } else if (s->law == SYNTH_MNAR) {
+            double rs = synth_truth_rating(s->truth, s->user_z + (size_t)u * s->du,
+                                           s->item_z + (size_t)k * s->di);
+            w = 1.0 / (1.0 + exp(-s->strength * rs));
+        } else {
+            w = 1.0;
+        }
+        out[i] = w;
+        sum += w;
+    }
+    if (!(sum > 0) || !isfinite(sum))
+        return -1;
+    for (int i = 0; i < n; i++)
+        out[i] /= sum;
+    return 0;
 }
 
 /* One candidate pair under the law (mnar acceptance included); 0 if rejected. */

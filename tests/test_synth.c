@@ -1111,6 +1111,106 @@ static void test_protocols(void **state)
     assert_string_equal(bad, "protocol");
 }
 
+/* issue 18: the true per-user observation law (synth_sampler_user_law / synth_observe_law_new).
+ * Sums to 1 per user; uniform under uniform sampling; under popularity and mnar the training
+ * items drawn by synth_generate match it (chi-square over items, pooled over users; mnar pools
+ * P(i | u) with the user's acceptance mass Z_u = sum_j logistic(s R*(u, j)), since accepted
+ * pairs are not uniform over users). Many users with well under one draw each, so the
+ * distinctness rejection (which the law does not model) changes the counts by far less than
+ * their sampling error. A law with another seed's permutation must fail the same test. */
+static double observe_chi2(const synth_dataset *ds, const double *expect)
+{
+    int ni = ds->n_items;
+    double *cnt = calloc((size_t)ni, sizeof *cnt), chi2 = 0;
+    assert_non_null(cnt);
+    for (long k = 0; k < ds->train.n; k++)
+        cnt[ds->train.item[k]] += 1;
+    for (int i = 0; i < ni; i++) {
+        double e = expect[i] * (double)ds->train.n;
+        chi2 += (cnt[i] - e) * (cnt[i] - e) / e;
+    }
+    free(cnt);
+    return chi2;
+}
+
+static void test_observe_law(void **state)
+{
+    (void)state;
+    for (int law = 0; law < 3; law++) {
+        synth_params p;
+        small_params(&p);
+        p.user_ambient_dim = p.item_ambient_dim = 2;
+        p.n_obs = 20000;
+        p.obs_per_user = law == SYNTH_MNAR ? 0.1 : 0.02;   /* 200000 / 1000000 users */
+        p.obs_per_item = 1000;                              /* 20 items */
+        p.valid_fraction = 0;
+        p.test_warm_pairs = 0;
+        p.test_cold_pairs = 0;
+        p.truth = SYNTH_SMOOTH;
+        p.sampling = (synth_sampling)law;
+        p.zipf_s = 1.0;
+        p.mnar_strength = 2.0;
+        synth_dataset ds;
+        generate_or_fail(&p, &ds);
+        int nu = ds.n_users, ni = ds.n_items;
+        synth_sampler *s = synth_observe_law_new(&p, nu, ni, ds.truth, ds.user_z, ds.item_z);
+        assert_non_null(s);
+        double *q = malloc((size_t)ni * sizeof *q), *expect = calloc((size_t)ni, sizeof *expect);
+        assert_non_null(q);
+        assert_non_null(expect);
+        assert_int_equal(synth_sampler_user_law(s, nu, q), -1);
+        double ztot = 0, maxdev = 0;
+        for (int u = 0; u < nu; u++) {
+            assert_int_equal(synth_sampler_user_law(s, u, q), 0);
+            double sum = 0, z = 1;
+            for (int i = 0; i < ni; i++) {
+                sum += q[i];
+                maxdev = fmax(maxdev, fabs(q[i] - 1.0 / ni));
+            }
+            assert_true(fabs(sum - 1) < 1e-12);
+            assert_true(synth_tv_distance(q, q, ni) == 0);
+            if (law == SYNTH_MNAR) {
+                z = 0;
+                for (int j = 0; j < ni; j++)
+                    z += 1 / (1 + exp(-p.mnar_strength *
+                                      synth_truth_rating(ds.truth, ds.user_z + (size_t)u * 2,
+                                                         ds.item_z + (size_t)j * 2)));
+            }
+            for (int i = 0; i < ni; i++)
+                expect[i] += z * q[i];
+            ztot += z;
+        }
+        for (int i = 0; i < ni; i++)
+            expect[i] /= ztot;
+        double chi2 = observe_chi2(&ds, expect);
+        /* chi-square with 19 degrees of freedom: P(> 45) < 1e-3 */
+        printf("observe law %s: max |P(i|u) - 1/n_items| %.4f, chi2 of the %ld training draws "
+               "against it %.1f (19 df)\n", law == 0 ? "uniform" : law == 1 ? "popularity" : "mnar",
+               maxdev, ds.train.n, chi2);
+        if (law == SYNTH_UNIFORM)
+            assert_true(maxdev < 1e-15);
+        else
+            assert_true(maxdev > 0.02);
+        assert_true(chi2 < 45);
+        if (law == SYNTH_POPULARITY) {
+            /* another seed's permutation: the same check must fail */
+            synth_params p2 = p;
+            p2.seed = p.seed + 1;
+            synth_sampler *s2 = synth_observe_law_new(&p2, nu, ni, ds.truth, ds.user_z, ds.item_z);
+            assert_non_null(s2);
+            assert_int_equal(synth_sampler_user_law(s2, 0, q), 0);
+            double chi2b = observe_chi2(&ds, q);
+            printf("observe law popularity, wrong permutation: chi2 %.1f\n", chi2b);
+            assert_true(chi2b > 1000);
+            synth_sampler_free(s2);
+        }
+        free(q);
+        free(expect);
+        synth_sampler_free(s);
+        synth_dataset_free(&ds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1123,6 +1223,7 @@ int main(void)
         cmocka_unit_test(test_huge_ambient_fails_cleanly),
         cmocka_unit_test(test_times_keep_old_data), cmocka_unit_test(test_protocols),
         cmocka_unit_test(test_user_drift),
+        cmocka_unit_test(test_observe_law),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
