@@ -23,7 +23,10 @@
  * extra_metrics (synthetic, sampling = popularity | mnar, protocol random, no drift):
  * convae_tv_sampling, the total variation between P(observe) over the training items
  * normalised to sum 1 and the true per-user law of a training draw (ds_observe_law), mean over
- * up to CV_TV_USERS training users evenly spaced by row; pop_tv_sampling the same for the
+ * up to CV_TV_USERS training users evenly spaced by row; convae_tv_sampling_odds the same with
+ * the odds P / (1 - P) normalised instead (with side = user and negatives uniform over the row's
+ * unobserved items, the BCE optimum has odds proportional to P(i | u) / uniform, so the
+ * normalised odds, not the normalised P, estimate the law); pop_tv_sampling the same for the
  * training item counts normalised (one law for every user).
  */
 #include "estimator.h"
@@ -503,8 +506,9 @@ static int cv_tv(const cv_model *m, const ds_data *d, struct metric_set *out)
     if (nu <= 0 || ni <= 0 || d->train.n == 0)
         return 0;
     double *truth = malloc((size_t)ni * sizeof *truth), *pred = malloc((size_t)ni * sizeof *pred);
+    double *odds = malloc((size_t)ni * sizeof *odds);
     double *pop = calloc((size_t)ni, sizeof *pop), pr[64], po;
-    if (!truth || !pred || !pop)
+    if (!truth || !pred || !pop || !odds)
         goto out;
     for (long q = 0; q < d->train.n; q++)
         if (d->train.item[q] < ni)
@@ -515,38 +519,45 @@ static int cv_tv(const cv_model *m, const ds_data *d, struct metric_set *out)
     for (int i = 0; i < ni; i++)
         pop[i] /= np;
     int ns = nu < CV_TV_USERS ? nu : CV_TV_USERS;
-    double tvc = 0, tvp = 0;
+    double tvc = 0, tvo = 0, tvp = 0;
     long users = 0;
     for (int k = 0; k < ns; k++) {
         int u = (int)((long)k * nu / ns);
         if (ds_observe_law(d, u, truth) != 0)
             continue;
-        double sum = 0;
+        double sum = 0, so = 0;
         for (int i = 0; i < ni; i++) {
             int v = m->side ? u : i, c = m->side ? i : u;
-            pred[i] = 0;
+            pred[i] = odds[i] = 0;
             if (v < m->n_vec && c < m->dim && m->seen[c]) {
                 nn_convae_heads(m->net, m->code + (size_t)v * m->net->H, c, &po, pr);
                 pred[i] = po;
+                odds[i] = po < 1 ? po / (1 - po) : 1e300;
             }
             sum += pred[i];
+            so += odds[i];
         }
-        if (!(sum > 0))
+        if (!(sum > 0) || !(so > 0) || !isfinite(so))
             continue;
-        for (int i = 0; i < ni; i++)
+        for (int i = 0; i < ni; i++) {
             pred[i] /= sum;
+            odds[i] /= so;
+        }
         tvc += synth_tv_distance(pred, truth, ni);
+        tvo += synth_tv_distance(odds, truth, ni);
         tvp += synth_tv_distance(pop, truth, ni);
         users++;
     }
     if (users) {
         metrics_add(out, "convae_tv_sampling", tvc / users);
+        metrics_add(out, "convae_tv_sampling_odds", tvo / users);
         metrics_add(out, "pop_tv_sampling", tvp / users);
     }
     rc = 0;
 out:
     free(truth);
     free(pred);
+    free(odds);
     free(pop);
     return rc;
 }

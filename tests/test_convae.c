@@ -2,7 +2,7 @@
  * finite-difference check of every gradient, a PyTorch cross-check (tests/reference/convae_ref.py:
  * losses, first-step gradients, weights after AdamW steps), the heads are distributions, and
  * the estimator on a small starred synthetic problem (finite predictions on the rating scale,
- * valid RMSE falling). */
+ * valid RMSE falling), and the sampling-law metrics (convae_tv_sampling, pop_tv_sampling). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <gsl/gsl_rng.h>
 #include "estimator.h"
+#include "metrics.h"
 #include "nn_convae.h"
 #include "testutil.h"
 
@@ -183,7 +184,7 @@ static void test_pytorch(void **state)
     assert_int_equal(tu_run(cmd, NULL, 0), 0);
 }
 
-static int make_data(ds_data *d, int stars)
+static int make_data_law(ds_data *d, int stars, synth_sampling law, synth_protocol protocol)
 {
     synth_params p;
     synth_params_default(&p);
@@ -195,6 +196,10 @@ static int make_data(ds_data *d, int stars)
     p.stars = stars;
     p.test_cold_pairs = 100;
     p.test_warm_pairs = 300;
+    p.sampling = law;
+    p.zipf_s = 0.8;
+    p.mnar_strength = 2.0;
+    p.protocol = protocol;
     synth_dataset s;
     char err[256];
     if (synth_generate(&p, &s, err, sizeof err) != 0) {
@@ -204,6 +209,84 @@ static int make_data(ds_data *d, int stars)
     ds_from_synth(&s, d);
     synth_dataset_free(&s);
     return 0;
+}
+
+static int make_data(ds_data *d, int stars)
+{
+    return make_data_law(d, stars, SYNTH_UNIFORM, SYNTH_PROTOCOL_RANDOM);
+}
+
+/* issue 18: convae_tv_sampling / pop_tv_sampling. The true law (ds_observe_law) sums to 1 and
+ * has TV 0 to itself; is uniform under uniform sampling (no TV metrics there); is absent under
+ * protocol temporal. Under popularity the training counts estimate the (user-independent) law:
+ * pop_tv_sampling well below the TV of the uniform law to the truth; convae with side = user
+ * learns it through its normalised odds (convae_tv_sampling_odds well below the uniform law's).
+ * Under popularity and mnar the metrics are in [0, 1]; all are printed for both sides. */
+static void test_tv_sampling(void **state)
+{
+    (void)state;
+    const est_method *m = est_find("convae");
+    const char *kv[] = {"side=item", "hidden=32", "epochs=15", "patience=0", "lr=0.003",
+                        "weight_decay=10", NULL};
+    ds_data d;
+    assert_int_equal(make_data_law(&d, 1, SYNTH_POPULARITY, SYNTH_PROTOCOL_TEMPORAL), 0);
+    assert_null(d.sampling_law);
+    double q[1];
+    assert_int_equal(ds_observe_law(&d, 0, q), -1);
+    ds_free(&d);
+    for (int law = 0; law < 3; law++) {
+        assert_int_equal(make_data_law(&d, 1, (synth_sampling)law, SYNTH_PROTOCOL_RANDOM), 0);
+        assert_non_null(d.sampling_law);
+        int ni = d.n_warm_items;
+        double *t = malloc((size_t)ni * sizeof *t), *un = malloc((size_t)ni * sizeof *un);
+        assert_non_null(t);
+        assert_non_null(un);
+        for (int i = 0; i < ni; i++)
+            un[i] = 1.0 / ni;
+        double tv_un = 0;
+        for (int u = 0; u < d.n_warm_users; u++) {
+            assert_int_equal(ds_observe_law(&d, u, t), 0);
+            double sum = 0;
+            for (int i = 0; i < ni; i++)
+                sum += t[i];
+            assert_true(fabs(sum - 1) < 1e-12);
+            assert_true(synth_tv_distance(t, t, ni) == 0);
+            tv_un += synth_tv_distance(t, un, ni) / d.n_warm_users;
+        }
+        assert_int_equal(ds_observe_law(&d, d.n_warm_users, t), -1);
+        for (int side = 0; side < 2; side++) {
+            tu_fit_result r;
+            kv[0] = side ? "side=user" : "side=item";
+            assert_int_equal(tu_fit(m, &d, 5, kv, &r), 0);
+            assert_non_null(r.model);
+            metric_set ms;
+            metrics_init(&ms);
+            assert_int_equal(m->extra_metrics(r.model, &d, &ms), 0);
+            double tc = metrics_get(&ms, "convae_tv_sampling");
+            double tp = metrics_get(&ms, "pop_tv_sampling");
+            double to = metrics_get(&ms, "convae_tv_sampling_odds");
+            print_message("tv_sampling %s, %s: convae %.4f (odds %.4f), pop %.4f, uniform law "
+                          "%.4f\n", law == 0 ? "uniform" : law == 1 ? "popularity" : "mnar",
+                          kv[0], tc, to, tp, tv_un);
+            if (law == SYNTH_UNIFORM) {
+                assert_true(tv_un < 1e-12);
+                assert_true(isnan(tc) && isnan(tp) && isnan(to));
+            } else {
+                assert_true(tc >= 0 && tc <= 1 && tp >= 0 && tp <= 1 && to >= 0 && to <= 1);
+                assert_true(tv_un > 0.05);
+            }
+            if (law == SYNTH_POPULARITY)
+                assert_true(tp < 0.5 * tv_un);
+            /* side = user learns popularity through its odds (measured 0.25 vs 0.40) */
+            if (law == SYNTH_POPULARITY && side == 1)
+                assert_true(to < 0.8 * tv_un);
+            metrics_free(&ms);
+            tu_fit_free(m, &r);
+        }
+        free(t);
+        free(un);
+        ds_free(&d);
+    }
 }
 
 /* the estimator on starred synthetic ratings: predictions on the observed scale, valid RMSE
@@ -261,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_pytorch),
         cmocka_unit_test(test_estimator),
+        cmocka_unit_test(test_tv_sampling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
