@@ -27,7 +27,8 @@
  * the odds P / (1 - P) normalised instead (with side = user and negatives uniform over the row's
  * unobserved items, the BCE optimum has odds proportional to P(i | u) / uniform, so the
  * normalised odds, not the normalised P, estimate the law); pop_tv_sampling the same for the
- * training item counts normalised (one law for every user).
+ * training item counts normalised (one law for every user), uniform_tv_sampling for the
+ * uniform law (the scale: a model that learnt nothing of the sampling scores about this).
  */
 #include "estimator.h"
 #include "metrics.h"
@@ -519,7 +520,7 @@ static int cv_tv(const cv_model *m, const ds_data *d, struct metric_set *out)
     for (int i = 0; i < ni; i++)
         pop[i] /= np;
     int ns = nu < CV_TV_USERS ? nu : CV_TV_USERS;
-    double tvc = 0, tvo = 0, tvp = 0;
+    double tvc = 0, tvo = 0, tvp = 0, tvu = 0;
     long users = 0;
     for (int k = 0; k < ns; k++) {
         int u = (int)((long)k * nu / ns);
@@ -546,12 +547,16 @@ static int cv_tv(const cv_model *m, const ds_data *d, struct metric_set *out)
         tvc += synth_tv_distance(pred, truth, ni);
         tvo += synth_tv_distance(odds, truth, ni);
         tvp += synth_tv_distance(pop, truth, ni);
+        for (int i = 0; i < ni; i++)
+            pred[i] = 1.0 / ni;
+        tvu += synth_tv_distance(pred, truth, ni);
         users++;
     }
     if (users) {
         metrics_add(out, "convae_tv_sampling", tvc / users);
         metrics_add(out, "convae_tv_sampling_odds", tvo / users);
         metrics_add(out, "pop_tv_sampling", tvp / users);
+        metrics_add(out, "uniform_tv_sampling", tvu / users);
     }
     rc = 0;
 out:

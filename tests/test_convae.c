@@ -268,12 +268,14 @@ static void test_tv_sampling(void **state)
             print_message("tv_sampling %s, %s: convae %.4f (odds %.4f), pop %.4f, uniform law "
                           "%.4f\n", law == 0 ? "uniform" : law == 1 ? "popularity" : "mnar",
                           kv[0], tc, to, tp, tv_un);
+            double tu = metrics_get(&ms, "uniform_tv_sampling");   /* its sample of users */
             if (law == SYNTH_UNIFORM) {
                 assert_true(tv_un < 1e-12);
-                assert_true(isnan(tc) && isnan(tp) && isnan(to));
+                assert_true(isnan(tc) && isnan(tp) && isnan(to) && isnan(tu));
             } else {
                 assert_true(tc >= 0 && tc <= 1 && tp >= 0 && tp <= 1 && to >= 0 && to <= 1);
                 assert_true(tv_un > 0.05);
+                assert_true(fabs(tu - tv_un) < 0.05);
             }
             if (law == SYNTH_POPULARITY)
                 assert_true(tp < 0.5 * tv_un);
