@@ -59,6 +59,12 @@ state=$(wait_job "$merge")
 t_done=$(date +%s.%N)
 echo "merge job $merge: $state"
 grep -q "set-up line ran in the merge job" results/slurmtest.slurm/slurmtest-merge-*.err || { echo "no set-up line in the merge log"; exit 1; }
+# the job's state can read COMPLETED a moment before slurmstepd has written the last lines of
+# its output files (seen once under load): give the log up to 10 s to arrive
+for _ in $(seq 1 20); do
+    cat results/slurmtest.slurm/slurmtest-merge-*.out results/slurmtest.slurm/slurmtest-merge-*.err | grep -q "merged all 4 shards" && break
+    sleep 0.5
+done
 cat results/slurmtest.slurm/slurmtest-merge-*.out results/slurmtest.slurm/slurmtest-merge-*.err | grep -q "merged all 4 shards" || { echo "merge job did not report all 4 shards"; cat results/slurmtest.slurm/slurmtest-merge-*.err; exit 1; }
 ls results/
 [ -f results/slurmtest.h5 ] || { echo "merged file missing"; cat results/slurmtest.slurm/*.err 2>/dev/null | tail -20; exit 1; }
