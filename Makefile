@@ -101,7 +101,7 @@ valgrind: all
 	  $(BIN)/t2rec run tests/valgrind_run.ini -o tests/tmp/valgrind_run.h5 --threads 1 --no-progress
 
 DEPS_PKGS := libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools gnuplot-nox libinih-dev libcmocka-dev \
-             pkg-config python3-torch python3-h5py python3-numpy libfaiss-dev libxgboost-dev
+             pkg-config python3-torch python3-h5py python3-numpy libfaiss-dev libxgboost-dev g++
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
