@@ -20,6 +20,7 @@
  * One thread: the network is one chain of sgemms (OpenBLAS threads as the runner set them).
  */
 #include "estimator.h"
+#include "standardise.h"
 #include "nn_joint.h"
 #include <math.h>
 #include <stdio.h>
@@ -152,38 +153,6 @@ static void jt_free(void *p)
     free(m->mean_u);
     free(m->mean_i);
     free(m);
-}
-
-/* Column means and sds over the distinct entities listed in ent[0..n) (sd 0 -> 1). */
-static int standardiser(const double *x, int rows, int dim, const int32_t *ent, long n,
-                        double *mean, double *sd)
-{
-    char *seen = calloc((size_t)(rows > 0 ? rows : 1), 1);
-    if (!seen)
-        return -1;
-    long cnt = 0;
-    for (int c = 0; c < dim; c++)
-        mean[c] = sd[c] = 0.0;
-    for (long k = 0; k < n; k++) {
-        int32_t e = ent[k];
-        if (seen[e])
-            continue;
-        seen[e] = 1;
-        cnt++;
-        const double *r = x + (size_t)e * dim;
-        for (int c = 0; c < dim; c++) {   /* Welford */
-            double dlt = r[c] - mean[c];
-            mean[c] += dlt / cnt;
-            sd[c] += dlt * (r[c] - mean[c]);
-        }
-    }
-    for (int c = 0; c < dim; c++) {
-        sd[c] = cnt > 1 ? sqrt(sd[c] / cnt) : 0.0;
-        if (!(sd[c] > 1e-12))
-            sd[c] = 1.0;
-    }
-    free(seen);
-    return 0;
 }
 
 /* Standardised covariates of all entities of one side: out (rows, dim). */
@@ -364,8 +333,8 @@ static void *jt_train(const est_fit_ctx *ctx)
     }
     m->sd_u = m->mean_u + cu;
     m->sd_i = m->mean_i + ci;
-    if (standardiser(d->user_x, d->n_users, cu, d->train.user, n, m->mean_u, m->sd_u) != 0 ||
-        standardiser(d->item_x, d->n_items, ci, d->train.item, n, m->mean_i, m->sd_i) != 0) {
+    if (std_fit(d->user_x, d->n_users, cu, d->train.user, n, m->mean_u, m->sd_u) != 0 ||
+        std_fit(d->item_x, d->n_items, ci, d->train.item, n, m->mean_i, m->sd_i) != 0) {
         snprintf(ctx->err, ctx->errlen, "out of memory");
         goto done;
     }
