@@ -96,9 +96,11 @@ faults-long: tests-build
 
 # valgrind memcheck on a small run of every method: must report 0 errors and 0 bytes lost.
 valgrind: all
-	@mkdir -p tests/tmp && rm -f tests/tmp/valgrind_run.h5
+	@mkdir -p tests/tmp && rm -f tests/tmp/valgrind_run.h5 tests/tmp/valgrind_stars.h5
 	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
 	  $(BIN)/t2rec run tests/valgrind_run.ini -o tests/tmp/valgrind_run.h5 --threads 1 --no-progress
+	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+	  $(BIN)/t2rec run tests/valgrind_stars.ini -o tests/tmp/valgrind_stars.h5 --threads 1 --no-progress
 
 DEPS_PKGS := libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools gnuplot-nox libinih-dev libcmocka-dev \
              pkg-config python3-torch python3-h5py python3-numpy libfaiss-dev libxgboost-dev g++
