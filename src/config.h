@@ -109,6 +109,9 @@ const param_spec *cfg_data_keys_all(void);
 /* 1 when a key joins a cell's key only when set away from its default (keys added after results
  * files existed: their cells keep their keys). method = NULL for a data key. */
 int cfg_keyed_if_changed(const char *method, const char *key);
+/* Give a record's resolved config (record.h: "data.KEY", "method", "method.KEY") the default of
+ * every such key it lacks (a record written before the key existed). 0, or -1 out of memory. */
+int cfg_fill_keyed_defaults(kvset *config);
 const char *cfg_data_key_sources(const char *key);
 /* Conditional keys of a source: `key` acts only when `when_key` is one of `when_values`
  * ("a|b"). NULL-terminated; NULL for an unknown source. */

@@ -2,6 +2,7 @@
  * defaults, help). The synthetic knobs take their defaults from synth_params_default, so the
  * generator stays the one place where a default is decided. */
 #include "config.h"
+#include "estimator.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,5 +292,42 @@ int cfg_keyed_if_changed(const char *method, const char *key)
     for (int k = 0; keyed_if_changed[k]; k++)
         if (strcmp(keyed_if_changed[k], full) == 0)
             return 1;
+    return 0;
+}
+
+/* A record written before such a key existed has no value for it, one written after has its
+ * default: both describe the same cell. Reading gives the older record the default, so reports,
+ * plots and compare group the two together (and export prints the value the code used). */
+int cfg_fill_keyed_defaults(kvset *config)
+{
+    const char *source = kv_get(config, "data.source");
+    const char *method = kv_get(config, "method");
+    const param_spec *dtab = cfg_data_keys(source ? source : "synthetic");
+    for (int k = 0; keyed_if_changed[k]; k++) {
+        const char *full = keyed_if_changed[k], *name;
+        const param_spec *table;
+        char rkey[256];
+        if (strncmp(full, "data.", 5) == 0) {
+            table = dtab;
+            name = full + 5;
+            snprintf(rkey, sizeof rkey, "%s", full);
+        } else {   /* method.NAME.KEY: the record says "method.KEY" */
+            const char *dot = strchr(full + 7, '.');
+            const est_method *m;
+            if (!dot || !method || strlen(method) != (size_t)(dot - (full + 7)) ||
+                strncmp(method, full + 7, strlen(method)) || !(m = est_find(method)))
+                continue;
+            table = m->params;
+            name = dot + 1;
+            snprintf(rkey, sizeof rkey, "method.%s", name);
+        }
+        const param_spec *p = table ? param_find(table, name) : NULL;
+        char canon[256];
+        if (!p || !p->def || kv_get(config, rkey) ||
+            param_canonical(p, p->def, canon, sizeof canon) != 0)
+            continue;
+        if (kv_set(config, rkey, canon) != 0)
+            return -1;
+    }
     return 0;
 }

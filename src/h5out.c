@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "keyindex.h"
 #include "version.h"
 
@@ -1227,6 +1228,12 @@ static int read_records(const char *path, cell_record **recs, int *n, char *err,
         nout = k + 1;
         if (read_cell(cells, l.name[k], (int)ver, &out[k], msg, sizeof msg) != 0) {
             seterr(err, errlen, "%s: /cells/%s: %s", path, l.name[k], msg);
+            goto done;
+        }
+        /* keys newer than the record, at the defaults it was computed with (config.h) */
+        if (cfg_fill_keyed_defaults(&out[k].config) != 0) {
+            seterr(err, errlen, "%s: out of memory", path);
+            rc = -2;
             goto done;
         }
     }

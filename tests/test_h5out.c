@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "config.h"
 #include "h5out.h"
 #include "provenance.h"
 #include "store.h"
@@ -76,6 +77,8 @@ static void make_record(cell_record *r, int idx, int n_epochs, const char *end_t
     assert_int_equal(prov_collect(&r->provenance), 0);
     kv_set(&r->provenance, "start_time", "2024-01-01T00:00:00.000Z");
     kv_set(&r->provenance, "end_time", end_time);
+    /* a record of this version carries every key (reading fills older records: see below) */
+    assert_int_equal(cfg_fill_keyed_defaults(&r->config), 0);
 }
 
 static void assert_kv_equal(const kvset *a, const kvset *b)
@@ -212,6 +215,49 @@ static void test_round_trip(void **state)
     assert_record_equal(orig, &c);
     record_free(&c);
     free_records(recs, NREC);
+    cleanup(dir);
+}
+
+/* A record written before pop_gamma, protocol, ... existed (no such keys in its config) reads
+ * back with their defaults, so it groups with a newer record of the same cell; a value away
+ * from the default is kept; keys of another source are not added. */
+static void test_older_records_get_newer_keys(void **state)
+{
+    (void)state;
+    char dir[256], path[512], err[1024];
+    assert_non_null(tu_tmpdir("h5out_old", dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/results.h5", dir);
+    cell_record recs[3];
+    for (int k = 0; k < 3; k++) {
+        make_record(&recs[k], k, 2, "2024-01-01T00:00:01.000Z");
+        kv_free(&recs[k].config);
+        kv_init(&recs[k].config);
+        kv_set(&recs[k].config, "data.n_obs", "1024");
+        kv_set(&recs[k].config, "method", "twotower");
+    }
+    kv_set(&recs[1].config, "data.pop_gamma", "0.25");
+    kv_set(&recs[2].config, "data.source", "movielens100k");
+    assert_int_equal(h5out_write(path, recs, 3, err, sizeof err), 0);
+    cell_record *back;
+    int n;
+    assert_int_equal(h5out_read(path, &back, &n, err, sizeof err), 0);
+    assert_int_equal(n, 3);
+    const cell_record *b0 = find_key(back, n, recs[0].key), *b1 = find_key(back, n, recs[1].key),
+                      *b2 = find_key(back, n, recs[2].key);
+    assert_non_null(b0);
+    assert_non_null(b1);
+    assert_non_null(b2);
+    assert_string_equal(kv_get(&b0->config, "data.pop_gamma"), "0.5");
+    assert_string_equal(kv_get(&b0->config, "data.protocol"), "random");
+    assert_string_equal(kv_get(&b0->config, "data.kshot"), "-1");
+    assert_string_equal(kv_get(&b0->config, "data.user_drift"), "0");
+    assert_null(kv_get(&b0->config, "data.temporal_valid"));   /* a movielens100k key */
+    assert_string_equal(kv_get(&b1->config, "data.pop_gamma"), "0.25");
+    assert_string_equal(kv_get(&b2->config, "data.temporal_valid"), "0.2");
+    assert_null(kv_get(&b2->config, "data.user_drift"));        /* a synthetic key */
+    assert_string_equal(kv_get(&b0->config, "data.n_obs"), "1024");
+    h5out_free_records(back, n);
+    free_records(recs, 3);
     cleanup(dir);
 }
 
@@ -723,6 +769,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_older_records_get_newer_keys),
         cmocka_unit_test(test_atomic_write_errors),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_merge_newest),
