@@ -103,7 +103,6 @@ typedef struct {
     int side;               /* 0: item vectors (I-AutoRec), 1: user vectors (U-AutoRec) */
     int n_vec, dim;         /* vectors, entries per vector */
     double mu;              /* mean training rating (fallback) */
-    double rmin, rmax;      /* clipping range; rmax <= rmin: no clipping */
     nn_autorec *net;
     long *ptr;              /* (n_vec + 1) CSR of the training ratings by vector */
     int32_t *col;
@@ -198,7 +197,8 @@ static void ar_predict(const void *model, const ds_data *d, long n, const int32_
         }
         free(fillp);
     }
-    int clip = m->rmax > m->rmin;
+    /* clipping range of the d given (metrics_catalog ranks with an empty one: no clipping) */
+    int clip = d->rating_max > d->rating_min;
     for (long s = 0; s < nv; s += chunk) {
         int rows = (int)(nv - s < chunk ? nv - s : chunk);
         nn_csr_batch b = ar_batch(m, list + s, rows, off);
@@ -210,7 +210,7 @@ static void ar_predict(const void *model, const ds_data *d, long n, const int32_
                 ar_pair(m, u[k], i[k], &v, &c);
                 double p = nn_autorec_decode_one(m->net, hid + (size_t)r * H, c);
                 if (clip)
-                    p = p < m->rmin ? m->rmin : (p > m->rmax ? m->rmax : p);
+                    p = p < d->rating_min ? d->rating_min : (p > d->rating_max ? d->rating_max : p);
                 out[k] = p;
             }
     }
@@ -338,8 +338,6 @@ static void *ar_train(const est_fit_ctx *ctx)
     m->side = side;
     m->n_vec = side ? d->n_users : d->n_items;
     m->dim = side ? d->n_items : d->n_users;
-    m->rmin = d->rating_min;
-    m->rmax = d->rating_max;
     m->ptr = calloc((size_t)m->n_vec + 1, sizeof *m->ptr);
     m->col = malloc((size_t)N * sizeof *m->col);
     m->val = malloc((size_t)N * sizeof *m->val);

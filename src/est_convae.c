@@ -92,7 +92,7 @@ typedef struct {
     int side, n_vec, dim;       /* rows, entries per row */
     int L;
     double lo;                  /* rating of level 1 */
-    double mu, rmin, rmax;      /* fallback; clipping range (rmax <= rmin: none) */
+    double mu, rmin, rmax;      /* fallback; the rating scale of training (its levels) */
     nn_convae *net;
     long *ptr;                  /* (n_vec + 1) CSR of the training entries by row */
     int32_t *col;
@@ -133,10 +133,10 @@ static void cv_encode_all(cv_model *m)
 static void cv_predict(const void *model, const ds_data *d, long n, const int32_t *u,
                        const int32_t *i, double *out)
 {
-    (void)d;
     const cv_model *m = model;
     double p[64], po;
-    int clip = m->rmax > m->rmin;
+    /* clipping range of the d given (metrics_catalog ranks with an empty one: no clipping) */
+    int clip = d->rating_max > d->rating_min;
     for (long k = 0; k < n; k++) {
         int32_t v = m->side ? u[k] : i[k], c = m->side ? i[k] : u[k];
         double y = m->mu;
@@ -147,7 +147,7 @@ static void cv_predict(const void *model, const ds_data *d, long n, const int32_
                 y += p[l] * (m->lo + l);
         }
         if (clip)
-            y = y < m->rmin ? m->rmin : y > m->rmax ? m->rmax : y;
+            y = y < d->rating_min ? d->rating_min : y > d->rating_max ? d->rating_max : y;
         out[k] = y;
     }
 }

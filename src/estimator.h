@@ -84,7 +84,11 @@ typedef struct {
     const char *(*check_parameter)(const kvset *params, const char **bad_key);
     /* Returns the model, or NULL with ctx->err filled (a failed cell, not a crash). */
     void *(*train)(const est_fit_ctx *ctx);
-    /* out[k] = prediction for (u[k], i[k]); u, i are rows of d's entity tables. */
+    /* out[k] = prediction for (u[k], i[k]); u, i are rows of d's entity tables. A method that
+     * clips to the rating scale clips to [d->rating_min, d->rating_max] of the d given, and not
+     * at all when rating_max <= rating_min: ranking metrics (metrics_catalog.c) pass such a d,
+     * since clipping ties every item scored above the scale's top and the tie-break by item id
+     * would then decide the top 10. */
     void (*predict)(const void *model, const ds_data *d, long n, const int32_t *u,
                     const int32_t *i, double *out);
     void (*free_model)(void *model);

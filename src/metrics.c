@@ -478,9 +478,23 @@ int metrics_evaluate(const est_method *m, const void *model, const ds_data *d, m
         if (pw)
             add_err(out, "mae_warm", metric_mae(pw, w->rating, w->n), fw);
         if (pc && c->oracle) {
-            rc |= add_rank(out, "ndcg_at_10", RK_NDCG, c, pc, fc, c->oracle, 0);
-            rc |= add_rank(out, "recall_at_10", RK_RECALL_ORACLE, c, pc, fc, c->oracle, 0);
-            rc |= add_rank(out, "regret_at_10", RK_REGRET, c, pc, fc, c->oracle, 0);
+            /* ranked unclipped (estimator.h): with stars = 1 the methods clip to 1..5 */
+            double *pr = pc;
+            int fr = fc;
+            if (d->rating_max > d->rating_min) {
+                ds_data unclipped = *d;
+                unclipped.rating_max = unclipped.rating_min;
+                if (!(pr = predict_split(m, model, &unclipped, c, &fr))) {
+                    free(pc);
+                    free(pw);
+                    return -1;
+                }
+            }
+            rc |= add_rank(out, "ndcg_at_10", RK_NDCG, c, pr, fr, c->oracle, 0);
+            rc |= add_rank(out, "recall_at_10", RK_RECALL_ORACLE, c, pr, fr, c->oracle, 0);
+            rc |= add_rank(out, "regret_at_10", RK_REGRET, c, pr, fr, c->oracle, 0);
+            if (pr != pc)
+                free(pr);
         }
         free(pc);
         free(pw);

@@ -157,6 +157,9 @@ static int run_job(cat_job *j, catalog_rank *out)
 {
     const int k = j->k, ni = j->n_cat;
     const ds_data *d = j->d;
+    /* scores are ranked unclipped: the same data with an empty rating scale (estimator.h) */
+    ds_data unclipped = *d;
+    unclipped.rating_max = unclipped.rating_min;
     double *w = malloc((size_t)ni * sizeof *w);
     long *pop = calloc((size_t)ni, sizeof *pop);
     long *expo = calloc((size_t)ni, sizeof *expo);
@@ -195,7 +198,7 @@ static int run_job(cat_job *j, catalog_rank *out)
                 pu[np] = j->users[b + q];
                 pi[np++] = i;
             }
-        j->m->predict(j->model, d, (long)np, pu, pi, score);
+        j->m->predict(j->model, &unclipped, (long)np, pu, pi, score);
         for (long q = 0; q < nb; q++) {
             int32_t u = j->users[b + q];
             const int32_t *kn = j->known.items + j->known.start[u];

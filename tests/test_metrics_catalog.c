@@ -97,6 +97,52 @@ static void test_catalog_exact(void **state)
     ds_split_free(&d.test_warm);
 }
 
+/* a table model that clips to the rating scale of the d it is given, as mf, knn, autorec ... */
+static void clipping_predict(const void *model, const ds_data *d, long n, const int32_t *u,
+                             const int32_t *i, double *out)
+{
+    table_predict(model, d, n, u, i, out);
+    if (d->rating_max > d->rating_min)
+        for (long k = 0; k < n; k++)
+            out[k] = out[k] < d->rating_min ? d->rating_min
+                                            : out[k] > d->rating_max ? d->rating_max : out[k];
+}
+
+static const est_method clipping_method = {.name = "clipping", .predict = clipping_predict};
+
+/* The ranking uses unclipped scores: clipped at 5, items 1..4 would all tie at 5 and the
+ * tie-break by item id would put items 1, 2 on top (a hit on item 1); unclipped the order is
+ * 4, 3 (no hit). RMSE-type metrics still see clipped values (predict with the real d). */
+static void test_catalog_ranks_unclipped(void **state)
+{
+    (void)state;
+    ds_data d;
+    memset(&d, 0, sizeof d);
+    d.n_users = 1;
+    d.n_items = 5;
+    d.rating_min = 1;
+    d.rating_max = 5;
+    const int32_t tu[] = {0}, ti[] = {0};
+    const double tr[] = {5};
+    make_split(&d.train, 1, tu, ti, tr);
+    const int32_t su[] = {0, 0}, si[] = {1, 2};
+    const double sr[] = {5, 2};
+    make_split(&d.test_warm, 2, su, si, sr);
+    double sc[5] = {9, 5.5, 6, 7, 8};
+    table_model m = {5, sc};
+    catalog_rank c;
+    assert_int_equal(metrics_catalog_rank(&clipping_method, &m, &d, &d.test_warm, 4.0, 2, &c), 0);
+    assert_int_equal(c.n_users, 1);
+    assert_true(fabs(c.precision) < TOL);
+    catalog_rank_free(&c);
+    double out;
+    int32_t uu = 0, ii = 3;
+    clipping_predict(&m, &d, 1, &uu, &ii, &out);
+    assert_true(out == 5.0);
+    ds_split_free(&d.train);
+    ds_split_free(&d.test_warm);
+}
+
 static void test_catalog_knowing_model_wins(void **state)
 {
     (void)state;
@@ -393,6 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalog_exact),
+        cmocka_unit_test(test_catalog_ranks_unclipped),
         cmocka_unit_test(test_catalog_knowing_model_wins),
         cmocka_unit_test(test_pop_metrics_exact),
         cmocka_unit_test(test_evaluate_per_user),
