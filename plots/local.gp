@@ -36,7 +36,7 @@ do for [fmt in formats] {
              for [k = 1:ngroups] datafile index (k - 1) using ($1 * shift(k)):(column(2 + 3 * panel)):(column(3 + 3 * panel)):(column(4 + 3 * panel)) \
                  with yerrorbars pt ptype[k] ps 1.0 lw 1.2 lc rgb colour(cidx[k]) notitle, \
              for [k = 1:ngroups] datafile index (k - 1) using ($1 * shift(k)):(column(2 + 3 * panel)) \
-                 with lines dt dtype[k] lw 1.5 lc rgb colour(cidx[k]) title label[k]
+                 with linespoints dt dtype[k] pt ptype[k] ps 1.0 lw 1.5 lc rgb colour(cidx[k]) title label[k]
     }
     unset multiplot
     unset output
