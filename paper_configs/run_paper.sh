@@ -67,8 +67,8 @@ verdict_beta() { # does the twotower slope steepen as beta grows?
         }'
 }
 structure_diffs() { # $1 = --csv or nothing: slope(1,3) - slope(3,3) and slope(2,2) - slope(1,3)
-    "$T2REC" report "$out" $1 --where item_intrinsic_dim=3 --diff user_intrinsic_dim=1,3 || true
-    "$T2REC" report "$out" $1 --where user_intrinsic_dim=1 --where user_intrinsic_dim=2 \
+    "$T2REC" report "$out" ${1:-} --where item_intrinsic_dim=3 --diff user_intrinsic_dim=1,3 || true
+    "$T2REC" report "$out" ${1:-} --where user_intrinsic_dim=1 --where user_intrinsic_dim=2 \
         --where item_intrinsic_dim=3 --where item_intrinsic_dim=2 --diff user_intrinsic_dim=2,1 || true
 }
 verdict_structure() { # the diffs' CSV on stdin: which prediction (max vs sum) each method follows
@@ -105,7 +105,7 @@ for study in $studies; do
         { st=$?; [ "$st" -eq 3 ] || exit "$st"; }
     secs=$(( $(date +%s) - t0 ))
     "$T2REC" plot "$out" -o plots/out > /dev/null || echo "run_paper: plot of $out failed (see plots/out/*.gp.log)" >&2
-    if [ "$SCALE" = medium ]; then
+    if [ "$SCALE" = medium ] || [ "$study" = structure ]; then
         "$T2REC" plot "$out" -o plots/out --local > /dev/null || echo "run_paper: local plot of $out failed" >&2
     fi
     if [ "$study" = baselines ] || [ "$study" = sampling_bias ]; then
@@ -164,6 +164,8 @@ for study in $studies; do
             echo
             echo '```'
             structure_diffs
+            echo
+            "$T2REC" report "$out" --local --where method=twotower --where method=joint
             echo '```'
             echo
             structure_diffs --csv | verdict_structure ;;
