@@ -1126,9 +1126,14 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
                 seterr(err, errlen, "%s: out of memory reading it (%s)", path, msg);
             return -2;
         }
-        if (got > 0)
-            seterr(err, errlen, "%s", msg);
-        else
+        if (got > 0) {
+            /* the child's own message is its last line; anything before it went to stderr
+             * from a library (a sanitizer's allocation warning, say) */
+            while (got > 0 && msg[got - 1] == '\n')
+                msg[--got] = '\0';
+            const char *last = strrchr(msg, '\n');
+            seterr(err, errlen, "%s", last ? last + 1 : msg);
+        } else
             seterr(err, errlen, "%s: cannot be read (the reading process ended with exit %d and "
                    "no message: a damaged HDF5 file, or out of memory)", path, WEXITSTATUS(st));
         return -1;

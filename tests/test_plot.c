@@ -306,14 +306,14 @@ static void test_methods_real_data(void **state)
         for (int f = 0; f < 5; f++) {
             cell_record *r = &recs[n++];
             record_init(r);
-            char fold[8];
+            char fold[16];
             snprintf(fold, sizeof fold, "u%d", f + 1);
             kv_set(&r->config, "method", meth[m]);
             kv_set(&r->config, "data.source", "movielens100k");
             kv_set(&r->config, "data.path", "data/ml-100k");
             kv_set(&r->config, "data.fold", fold);
             snprintf(r->status, sizeof r->status, "ok");
-            snprintf(r->key, sizeof r->key, "00000000000000%d%d", m, f);
+            snprintf(r->key, sizeof r->key, "00000000000000%d%d", m & 7, f & 7);
             metrics_add(&r->metrics, "rmse", rmse[m][f]);
             metrics_add(&r->metrics, "precision_at_10", 0.05 + 0.02 * m + 0.001 * f);
             metrics_add(&r->metrics, "ndcg_at_10", 0.1 + 0.03 * m);

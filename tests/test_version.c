@@ -49,7 +49,7 @@ static void test_version_follows_git_state(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
 
     /* 1. clean build: the hash, no -dirty */
-    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 all", clone);
+    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 SAN= BUILD=build BIN=bin all", clone);
     if (tu_run(cmd, out, sizeof out) != 0) {
         printf("%s\n", out);
         fail();
@@ -65,7 +65,7 @@ static void test_version_follows_git_state(void **state)
     /* 2. edit a source file, plain make: -dirty */
     snprintf(cmd, sizeof cmd, "echo '/* edited by test_version */' >> '%s/src/params.c'", clone);
     assert_int_equal(tu_run(cmd, NULL, 0), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 all", clone);
+    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 SAN= BUILD=build BIN=bin all", clone);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     version_of(clone, v, sizeof v);
     printf("after an edit: %s\n", v);
@@ -78,7 +78,7 @@ static void test_version_follows_git_state(void **state)
              "git describe --always --abbrev=12", clone);
     assert_int_equal(tu_run(cmd, want, sizeof want), 0);
     first_line(want);
-    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 all", clone);
+    snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 OPT=-O0 SAN= BUILD=build BIN=bin all", clone);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     version_of(clone, v, sizeof v);
     printf("after a commit: %s (git: %s)\n", v, want);
