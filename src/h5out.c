@@ -520,6 +520,31 @@ static int build_and_write(const char *path, const char *tmp, const cell_record 
     return rc;
 }
 
+#define CHILD_MSG "\x1e"   /* ASCII record separator: starts a reading child's own message */
+
+/* What a child process wrote to the pipe fd, read to the end into msg (cap bytes, NUL
+ * terminated); when it is longer, the last bytes are kept: the child's own message comes last,
+ * after anything a library printed (a long sanitizer report must not push it out). */
+static size_t read_child_message(int fd, char *msg, size_t cap)
+{
+    size_t got = 0;
+    for (;;) {
+        if (got == cap - 1) {
+            memmove(msg, msg + got / 2, got - got / 2);
+            got -= got / 2;
+        }
+        ssize_t r = read(fd, msg + got, cap - 1 - got);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r < 0 && errno == EINTR)
+            continue;
+        else
+            break;
+    }
+    msg[got] = '\0';
+    return got;
+}
+
 /* HDF5 1.10 does not always survive a failed allocation while it builds a file: some of its
  * error paths corrupt its heap or its state (issue 19's malloc walk: crashes in H5O__alloc, heap
  * corruption aborts, and at exit in H5D_close). So, like reading's probe, the file is built and
@@ -551,18 +576,8 @@ static int write_isolated(const char *path, const char *tmp, const cell_record *
         _exit(1);
     }
     close(fd[1]);
-    char msg[1024];
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fd[0], msg + got, sizeof msg - 1 - got);
-        if (r > 0 && got + (size_t)r < sizeof msg - 1)
-            got += (size_t)r;
-        else if (r < 0 && errno == EINTR)
-            continue;
-        else
-            break;
-    }
-    msg[got] = '\0';
+    char msg[4096];
+    size_t got = read_child_message(fd[0], msg, sizeof msg);
     close(fd[0]);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0)
@@ -1081,23 +1096,14 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
         int rr = read_records(path, &r, &m, e, sizeof e);
         if (rr == 0)
             _exit(0);
-        if (write(fd[1], e, strlen(e)) < 0)
+        /* CHILD_MSG marks the child's own message among whatever else reached stderr */
+        if (write(fd[1], CHILD_MSG, 1) < 0 || write(fd[1], e, strlen(e)) < 0)
             _exit(1);
         _exit(rr == -2 ? 3 : 1);   /* 3: out of memory */
     }
     close(fd[1]);
-    char msg[1024];
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fd[0], msg + got, sizeof msg - 1 - got);
-        if (r > 0 && got + (size_t)r < sizeof msg - 1)
-            got += (size_t)r;
-        else if (r < 0 && errno == EINTR)
-            continue;
-        else
-            break;
-    }
-    msg[got] = '\0';
+    char msg[4096];
+    size_t got = read_child_message(fd[0], msg, sizeof msg);
     close(fd[0]);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0)
@@ -1120,19 +1126,21 @@ static int probe_in_child(const char *path, off_t size, char *err, size_t errlen
                 msg[--got] = '\0';
             for (char *p = msg; (p = strchr(p, '\n'));)
                 *p = ';';
+            const char *own = strrchr(msg, CHILD_MSG[0]);
             if (WEXITSTATUS(st) == 3)
-                seterr(err, errlen, "%s", msg);
+                seterr(err, errlen, "%s", own ? own + 1 : msg);
             else
                 seterr(err, errlen, "%s: out of memory reading it (%s)", path, msg);
             return -2;
         }
-        if (got > 0) {
-            /* the child's own message is its last line; anything before it went to stderr
-             * from a library (a sanitizer's allocation warning, say) */
-            while (got > 0 && msg[got - 1] == '\n')
-                msg[--got] = '\0';
-            const char *last = strrchr(msg, '\n');
-            seterr(err, errlen, "%s", last ? last + 1 : msg);
+        /* the child's own message follows CHILD_MSG; anything else went to stderr from a
+         * library (a sanitizer's warning or report, say) and is not the message */
+        const char *own = strrchr(msg, CHILD_MSG[0]);
+        if (own && own[1] && own[1] != '\n') {
+            char *nl = strchr(own + 1, '\n');
+            if (nl)
+                *nl = '\0';
+            seterr(err, errlen, "%s", own + 1);
         } else
             seterr(err, errlen, "%s: cannot be read (the reading process ended with exit %d and "
                    "no message: a damaged HDF5 file, or out of memory)", path, WEXITSTATUS(st));
